@@ -1,0 +1,69 @@
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "plugins/cni/env.hpp"
+#include "plugins/cni/types.hpp"
+#include "plugins/cni/version.hpp"
+
+namespace cni {
+
+// The keys every plugin configuration may carry (SPEC.md, "Network configuration").
+struct NetConf {
+    Version version;
+    std::string name;
+    std::string type;
+    json ipam = json::object();  // the "ipam" object, {} when absent
+    std::string ipam_type;       // ipam.type, empty when absent
+    std::optional<Dns> dns;
+    std::optional<Result> prev_result;
+    json runtime_config = json::object();
+    json args = json::object();
+
+    // Throws cni::Error: 6 for wrong shapes, 7 for a missing or invalid name, 1 for an
+    // unsupported version.
+    static NetConf parse(const json& config);
+};
+
+// Everything a handler gets: the validated environment, the raw stdin (for IPAM delegation),
+// the parsed configuration and its common keys.
+struct Request {
+    Env env;
+    std::string stdin_data;
+    json config;
+    NetConf conf;
+};
+
+// A plugin is a set of handlers; absent ones mean the verb is a no-op success (GC, STATUS) or
+// unsupported. Handlers throw cni::Error (or any exception, reported as code 999).
+struct Plugin {
+    std::string name;  // "bridge"; shown in the about text
+    std::function<Result(const Request&)> add;
+    std::function<void(const Request&)> del;
+    std::function<void(const Request&)> check;
+    std::function<void(const Request&)> gc;
+    std::function<void(const Request&)> status;
+};
+
+struct Io {
+    Getenv getenv;
+    std::istream& in;
+    std::ostream& out;
+    std::ostream& err;
+};
+
+// Runs one CNI call: reads the environment and stdin, dispatches, prints the result or the error
+// JSON on `out` and diagnostics on `err`. Returns the process exit status.
+int run(const Plugin& plugin, const Io& io);
+
+// run() on the real environment and standard streams.
+int main(const Plugin& plugin);
+
+// Prints a cni::Error as the spec's error JSON.
+json error_json(const class Error& e);
+
+}  // namespace cni
