@@ -1,149 +1,99 @@
-#include "netlib/bridge_port.hpp"
+// Bridge port settings (IFLA_BRPORT_*). libnl 3.7 cannot set IFLA_BRPORT_ISOLATED nor read
+// IFLA_INFO_SLAVE_DATA, so these requests are built and parsed here.
 
-#include <array>
 #include <cerrno>
 #include <cstring>
-#include <optional>
-#include <string>
-
-#include <poll.h>
-#include <sys/socket.h>
 
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
-#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
-#include "netlib/error.hpp"
-#include "netlib/fd.hpp"
+#include "netlib/link.hpp"
+#include "netlib/link_internal.hpp"
 
 namespace netlib {
 namespace {
 
-constexpr int kNoState = -1;
-constexpr std::uint32_t kRequestSeq = 1;  // events carry sequence 0
-
-const rtattr* find_attr(const rtattr* rta, int len, unsigned short type) {
-    for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
-        if ((rta->rta_type & NLA_TYPE_MASK) == type) {
-            return rta;
-        }
+void put_flag(nl_msg* msg, int type, const std::optional<bool>& value) {
+    if (value) {
+        detail::put_u8(msg, type, *value ? 1 : 0);
     }
-    return nullptr;
 }
 
-int nested_state(const rtattr* nest) {
-    const auto* state = find_attr(static_cast<const rtattr*>(RTA_DATA(nest)),
-                                  static_cast<int>(RTA_PAYLOAD(nest)), IFLA_BRPORT_STATE);
-    return state != nullptr ? *static_cast<const std::uint8_t*>(RTA_DATA(state)) : kNoState;
-}
+bool flag(nlattr* const* tb, int type) { return tb[type] != nullptr && nla_get_u8(tb[type]) != 0; }
 
-// The port state from IFLA_PROTINFO (AF_BRIDGE notifications) or from
-// IFLA_LINKINFO/IFLA_INFO_SLAVE_DATA (RTM_GETLINK replies).
-int port_state(const nlmsghdr* h, int ifindex) {
-    if (h->nlmsg_type != RTM_NEWLINK) {
-        return kNoState;
+// Parses IFLA_LINKINFO -> IFLA_INFO_SLAVE_DATA of a bridge port out of an RTM_NEWLINK reply.
+std::optional<BridgePortInfo> parse_port(nl_msg* msg) {
+    nlmsghdr* hdr = nlmsg_hdr(msg);
+    nlattr* tb[IFLA_MAX + 1] = {};
+    if (hdr->nlmsg_type != RTM_NEWLINK ||
+        nlmsg_parse(hdr, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr) < 0 ||
+        tb[IFLA_LINKINFO] == nullptr) {
+        return std::nullopt;
     }
-    const auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
-    if (ifi->ifi_index != ifindex) {
-        return kNoState;
+    nlattr* li[IFLA_INFO_MAX + 1] = {};
+    if (nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) < 0 ||
+        li[IFLA_INFO_SLAVE_KIND] == nullptr || li[IFLA_INFO_SLAVE_DATA] == nullptr ||
+        std::strcmp(nla_get_string(li[IFLA_INFO_SLAVE_KIND]), "bridge") != 0) {
+        return std::nullopt;
     }
-    const auto* attrs = IFLA_RTA(ifi);
-    int len = static_cast<int>(IFLA_PAYLOAD(h));
-    if (const auto* protinfo = find_attr(attrs, len, IFLA_PROTINFO)) {
-        return nested_state(protinfo);
+    nlattr* bp[IFLA_BRPORT_MAX + 1] = {};
+    if (nla_parse_nested(bp, IFLA_BRPORT_MAX, li[IFLA_INFO_SLAVE_DATA], nullptr) < 0) {
+        return std::nullopt;
     }
-    const auto* linkinfo = find_attr(attrs, len, IFLA_LINKINFO);
-    if (linkinfo == nullptr) {
-        return kNoState;
-    }
-    const auto* slave = find_attr(static_cast<const rtattr*>(RTA_DATA(linkinfo)),
-                                  static_cast<int>(RTA_PAYLOAD(linkinfo)), IFLA_INFO_SLAVE_DATA);
-    return slave != nullptr ? nested_state(slave) : kNoState;
-}
-
-Fd subscribe_links() {
-    Fd fd{::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)};
-    check_errno(fd.get(), "socket", "NETLINK_ROUTE");
-    sockaddr_nl addr{};
-    addr.nl_family = AF_NETLINK;
-    addr.nl_groups = RTMGRP_LINK;
-    check_errno(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), "bind",
-                "RTMGRP_LINK");
-    return fd;
-}
-
-void request_link(const Fd& fd, int ifindex) {
-    struct {
-        nlmsghdr h;
-        ifinfomsg ifi;
-    } req{};
-
-    req.h.nlmsg_len = sizeof req;
-    req.h.nlmsg_type = RTM_GETLINK;
-    req.h.nlmsg_flags = NLM_F_REQUEST;
-    req.h.nlmsg_seq = kRequestSeq;
-    req.ifi.ifi_family = AF_UNSPEC;
-    req.ifi.ifi_index = ifindex;
-    check_errno(::send(fd.get(), &req, sizeof req, 0), "RTM_GETLINK",
-                "ifindex " + std::to_string(ifindex));
-}
-
-// Reads one datagram; returns the port state it reports, kNoState if it says nothing.
-int read_state(const Fd& fd, int ifindex) {
-    alignas(nlmsghdr) std::array<char, 16384> buf;
-    ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
-    if (n < 0 && (errno == EINTR || errno == ENOBUFS)) {
-        return kNoState;  // ENOBUFS: events were dropped; the next one still carries the state
-    }
-    check_errno(n, "recv", "RTMGRP_LINK");
-    int state = kNoState;
-    int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
-         h = NLMSG_NEXT(h, len)) {
-        if (h->nlmsg_type == NLMSG_ERROR) {
-            int err = -static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error;
-            if (err != 0) {
-                throw Error(err, "RTM_GETLINK", "ifindex " + std::to_string(ifindex));
-            }
-        }
-        int s = port_state(h, ifindex);
-        if (s == kNoState && h->nlmsg_type == RTM_NEWLINK && h->nlmsg_seq == kRequestSeq) {
-            throw Error(EINVAL, "bridge port", "ifindex " + std::to_string(ifindex),
-                        "the link is not a bridge port");
-        }
-        if (s != kNoState) {
-            state = s;
-        }
-    }
-    return state;
+    BridgePortInfo info;
+    info.state = bp[IFLA_BRPORT_STATE] != nullptr ? nla_get_u8(bp[IFLA_BRPORT_STATE]) : 0;
+    info.hairpin = flag(bp, IFLA_BRPORT_MODE);
+    info.isolated = flag(bp, IFLA_BRPORT_ISOLATED);
+    info.learning = flag(bp, IFLA_BRPORT_LEARNING);
+    info.unicast_flood = flag(bp, IFLA_BRPORT_UNICAST_FLOOD);
+    info.neigh_suppress = flag(bp, IFLA_BRPORT_NEIGH_SUPPRESS);
+    return info;
 }
 
 }  // namespace
 
-void wait_bridge_port_forwarding(int ifindex, std::chrono::milliseconds timeout) {
-    Fd fd = subscribe_links();  // subscribe before reading, so no change can slip in between
-    request_link(fd, ifindex);
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    int state = kNoState;
-    while (state != BR_STATE_FORWARDING) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        pollfd p{fd.get(), POLLIN, 0};
-        int rc = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
-        if (rc < 0 && errno == EINTR) {
-            continue;
-        }
-        check_errno(rc, "poll", "RTMGRP_LINK");
-        if (rc == 0) {
-            throw Error(
-                ETIMEDOUT, "bridge port", "ifindex " + std::to_string(ifindex),
-                "port did not reach the forwarding state, last state " + std::to_string(state));
-        }
-        if (int s = read_state(fd, ifindex); s != kNoState) {
-            state = s;
-        }
+void set_bridge_port_flags(RouteSocket& sock, int index, const BridgePortFlags& flags) {
+    ifinfomsg hdr{};
+    hdr.ifi_family = AF_BRIDGE;  // routes the request to the bridge (br_setlink)
+    hdr.ifi_index = index;
+    detail::MsgPtr msg = detail::new_msg(RTM_SETLINK, 0, hdr);
+    // br_setlink only parses IFLA_PROTINFO as a nested set when NLA_F_NESTED is present
+    // (nest_start adds it); otherwise it takes it as a bare STP state byte.
+    nlattr* nest = detail::nest_start(msg.get(), IFLA_PROTINFO);
+    put_flag(msg.get(), IFLA_BRPORT_MODE, flags.hairpin);
+    put_flag(msg.get(), IFLA_BRPORT_ISOLATED, flags.isolated);
+    put_flag(msg.get(), IFLA_BRPORT_LEARNING, flags.learning);
+    put_flag(msg.get(), IFLA_BRPORT_UNICAST_FLOOD, flags.unicast_flood);
+    put_flag(msg.get(), IFLA_BRPORT_NEIGH_SUPPRESS, flags.neigh_suppress);
+    detail::nest_end(msg.get(), nest);
+    if (int err = detail::try_request(sock, msg.get()); err != 0) {
+        std::string ack = sock.impl().last_ack;
+        throw Error(err, "RTM_SETLINK", detail::link_label(sock, index), ack);
     }
+}
+
+std::optional<BridgePortInfo> bridge_port_info(RouteSocket& sock, int index) {
+    nl_msg* raw = nullptr;
+    int rc = rtnl_link_build_get_request(index, nullptr, &raw);
+    std::optional<BridgePortInfo> out;
+    std::string object = "#" + std::to_string(index);
+    int err = detail::try_send_built(sock, rc, raw, "RTM_GETLINK", object,
+                                     [&out](nl_msg* msg) { out = parse_port(msg); });
+    if (err == ENODEV) {
+        return std::nullopt;
+    }
+    if (err != 0) {
+        detail::fail(sock, err, "RTM_GETLINK", object);
+    }
+    return out;
+}
+
+std::optional<std::uint8_t> bridge_port_state(RouteSocket& sock, int index) {
+    if (auto info = bridge_port_info(sock, index)) {
+        return info->state;
+    }
+    return std::nullopt;
 }
 
 }  // namespace netlib
