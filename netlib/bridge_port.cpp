@@ -20,7 +20,9 @@ void put_flag(nl_msg* msg, int type, const std::optional<bool>& value) {
     }
 }
 
-bool flag(nlattr* const* tb, int type) { return tb[type] != nullptr && nla_get_u8(tb[type]) != 0; }
+bool flag(nlattr* const* tb, int type) {
+    return tb[type] != nullptr && nla_get_u8(tb[type]) != 0;
+}
 
 // Parses IFLA_LINKINFO -> IFLA_INFO_SLAVE_DATA of a bridge port out of an RTM_NEWLINK reply.
 std::optional<BridgePortInfo> parse_port(nl_msg* msg) {

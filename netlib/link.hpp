@@ -1,0 +1,126 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "netlib/ip.hpp"
+
+namespace netlib {
+
+class Netns;
+class RouteSocket;
+
+// Every function here acts in the network namespace of `sock` (see RouteSocket) and throws
+// netlib::Error whose what() names the netlink operation and the link, e.g.
+// "RTM_NEWLINK veth1a2b: File exists (<kernel's extended ack>)". A link that does not exist is
+// a value (nullopt / false) for lookups and removals, an Error (ENODEV) for changes.
+
+struct LinkInfo {
+    int index = 0;
+    std::string name;
+    std::string kind;  // IFLA_INFO_KIND: "veth", "bridge", "macvlan", ...; "" for lo or a NIC
+    MacAddr mac;       // zero when the link has no 6-byte hardware address
+    unsigned mtu = 0;
+    bool up = false;       // IFF_UP: administratively up
+    bool oper_up = false;  // operstate UP, or UNKNOWN with IFF_RUNNING (lo, some drivers)
+    int master = 0;        // IFLA_MASTER ifindex, 0 for none
+    int peer_index = 0;  // IFLA_LINK: a veth's peer (index in the peer's netns), a macvlan's parent
+    bool promisc = false;  // promiscuous mode requested by the user (not a bridge port's own)
+};
+
+// One RTM_GETLINK request (never a dump). nullopt when no such link exists.
+[[nodiscard]] std::optional<LinkInfo> find_link(RouteSocket& sock, std::string_view name);
+[[nodiscard]] std::optional<LinkInfo> find_link(RouteSocket& sock, int index);
+// A full RTM_GETLINK dump, retried when interrupted. Not for hot paths.
+[[nodiscard]] std::vector<LinkInfo> list_links(RouteSocket& sock);
+
+struct BridgeSpec {
+    std::string name;
+    std::optional<unsigned> mtu;
+    bool promisc = false;
+    std::optional<MacAddr> mac;
+};
+
+// Creates the bridge (NLM_F_CREATE|NLM_F_EXCL) and sets it up. If the name exists and is a
+// bridge, that bridge is used (set up, and promisc if asked): concurrent callers all succeed.
+// If it exists and is not a bridge: Error(EEXIST, ..., "exists and is not a bridge").
+[[nodiscard]] LinkInfo ensure_bridge(RouteSocket& sock, const BridgeSpec& spec);
+
+struct VethSpec {
+    std::string host_name;
+    std::string peer_name;
+    const Netns* peer_netns = nullptr;  // nullptr: the peer stays in sock's namespace
+    std::optional<unsigned> mtu;        // both ends
+    std::optional<MacAddr> peer_mac;
+    int master = 0;  // enslave the host end (0: none)
+    bool up = true;  // both ends
+    // Optional: a socket already open in peer_netns (a plugin usually has one), used to bring the
+    // peer up; without it create_veth opens one there (two setns calls on this thread).
+    RouteSocket* peer_sock = nullptr;
+};
+
+// One RTM_NEWLINK creates the pair: the host end in sock's namespace (enslaved to `master`, up),
+// the peer directly inside `peer_netns` (IFLA_NET_NS_FD in the peer's info) with its MAC and MTU.
+// The peer is brought up by a second request in its namespace: the kernel cannot open a veth
+// peer inside the creating request (6.x answers ENOTCONN). If that fails the pair is removed.
+// EEXIST if either name is taken in its namespace. Returns the host end.
+[[nodiscard]] LinkInfo create_veth(RouteSocket& sock, const VethSpec& spec);
+// "veth" + 8 random hex digits (getrandom), for host ends.
+[[nodiscard]] std::string random_veth_name();
+
+struct MacvlanSpec {
+    std::string name;
+    int master = 0;               // parent link, in sock's namespace
+    std::string mode = "bridge";  // "bridge", "private", "vepa", "passthru", "source"
+    std::optional<unsigned> mtu;
+    std::optional<MacAddr> mac;
+    const Netns* netns = nullptr;  // create directly inside this namespace (nullptr: sock's)
+    bool up = false;
+};
+
+// Creates a macvlan on `master`, directly in `spec.netns`. Returns the new link as seen in its
+// namespace (looked up through a socket opened there when it is not sock's). Throws
+// std::invalid_argument for an unknown mode.
+[[nodiscard]] LinkInfo create_macvlan(RouteSocket& sock, const MacvlanSpec& spec);
+
+void set_up(RouteSocket& sock, int index, bool up);
+void set_master(RouteSocket& sock, int index, int master_index);  // 0 = nomaster
+void set_mtu(RouteSocket& sock, int index, unsigned mtu);
+void set_mac(RouteSocket& sock, int index, const MacAddr& mac);
+void set_name(RouteSocket& sock, int index, const std::string& name);  // link must be down (EBUSY)
+void set_promisc(RouteSocket& sock, int index, bool on);
+
+// Bridge port (IFLA_BRPORT_*) settings of a link enslaved to a bridge; unset fields are left
+// alone. Applied with one AF_BRIDGE RTM_SETLINK (IFLA_PROTINFO), as `bridge link set` does.
+struct BridgePortFlags {
+    std::optional<bool> hairpin;  // IFLA_BRPORT_MODE
+    std::optional<bool> isolated;
+    std::optional<bool> learning;
+    std::optional<bool> unicast_flood;
+    std::optional<bool> neigh_suppress;
+};
+
+void set_bridge_port_flags(RouteSocket& sock, int index, const BridgePortFlags& flags);
+
+// What the kernel reports for a bridge port (IFLA_INFO_SLAVE_DATA), from one RTM_GETLINK.
+struct BridgePortInfo {
+    std::uint8_t state = 0;  // BR_STATE_*: 0 disabled, 1 listening, 2 learning, 3 forwarding
+    bool hairpin = false;
+    bool isolated = false;
+    bool learning = false;
+    bool unicast_flood = false;
+    bool neigh_suppress = false;
+};
+
+// nullopt when the link does not exist or is not a bridge port.
+[[nodiscard]] std::optional<BridgePortInfo> bridge_port_info(RouteSocket& sock, int index);
+[[nodiscard]] std::optional<std::uint8_t> bridge_port_state(RouteSocket& sock, int index);
+
+// RTM_DELLINK; false when the link was already gone. Removing one end of a veth removes both.
+bool remove_link(RouteSocket& sock, std::string_view name);
+bool remove_link(RouteSocket& sock, int index);
+
+}  // namespace netlib

@@ -1,0 +1,189 @@
+// Creating links: bridges, veth pairs, macvlans.
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <stdexcept>
+
+#include <sys/random.h>
+
+#include <linux/if.h>
+#include <netlink/route/link/macvlan.h>
+#include <netlink/route/link/veth.h>
+
+#include "netlib/link.hpp"
+#include "netlib/link_internal.hpp"
+#include "netlib/netns.hpp"
+
+namespace netlib {
+namespace {
+
+constexpr const char* kNewLink = "RTM_NEWLINK";
+
+// Sends `link` as a new link with NLM_F_CREATE|NLM_F_EXCL; returns 0 or the errno.
+int try_add(RouteSocket& sock, rtnl_link* link, const std::string& object) {
+    nl_msg* raw = nullptr;
+    int rc = rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL, &raw);
+    return detail::try_send_built(sock, rc, raw, kNewLink, object);
+}
+
+void add(RouteSocket& sock, rtnl_link* link, const std::string& object) {
+    if (int err = try_add(sock, link, object); err != 0) {
+        detail::fail(sock, err, kNewLink, object);
+    }
+}
+
+LinkInfo must_find(RouteSocket& sock, const std::string& name) {
+    if (auto info = find_link(sock, name)) {
+        return *info;
+    }
+    // Created a moment ago: someone else removed it in between.
+    throw Error(ENODEV, "RTM_GETLINK", name, "link vanished right after it was created");
+}
+
+void set_common(rtnl_link* link, const std::string& name, std::optional<unsigned> mtu,
+                const std::optional<MacAddr>& mac, bool up) {
+    rtnl_link_set_name(link, name.c_str());
+    if (mtu) {
+        rtnl_link_set_mtu(link, *mtu);
+    }
+    if (mac) {
+        rtnl_link_set_addr(link, detail::mac_nl_addr(*mac).get());  // libnl takes a reference
+    }
+    if (up) {
+        rtnl_link_set_flags(link, IFF_UP);
+    }
+}
+
+// The bridge is already there (another caller, or an earlier ADD): adopt it if it is a bridge.
+LinkInfo adopt_bridge(RouteSocket& sock, const BridgeSpec& spec, LinkInfo info) {
+    if (info.kind != "bridge") {
+        throw Error(EEXIST, kNewLink, spec.name,
+                    "exists and is not a bridge (kind \"" + info.kind + "\")");
+    }
+    if (spec.promisc && !info.promisc) {
+        set_promisc(sock, info.index, true);
+        info.promisc = true;
+    }
+    if (!info.up) {
+        set_up(sock, info.index, true);
+        info.up = true;
+    }
+    return info;
+}
+
+// The host end's IFLA_LINK is the peer's index in the peer's namespace.
+void bring_peer_up(RouteSocket& sock, const VethSpec& spec, int peer_index) {
+    if (spec.peer_netns == nullptr) {
+        set_up(sock, peer_index, true);
+    } else if (spec.peer_sock != nullptr) {
+        set_up(*spec.peer_sock, peer_index, true);
+    } else {
+        RouteSocket there = RouteSocket::open_in(*spec.peer_netns);
+        set_up(there, peer_index, true);
+    }
+}
+
+}  // namespace
+
+LinkInfo ensure_bridge(RouteSocket& sock, const BridgeSpec& spec) {
+    detail::LinkPtr link = detail::new_link();
+    if (int rc = rtnl_link_set_type(link.get(), "bridge"); rc < 0) {
+        throw Error(EOPNOTSUPP, kNewLink, spec.name, nl_geterror(rc));
+    }
+    set_common(link.get(), spec.name, spec.mtu, spec.mac, true);
+    if (spec.promisc) {
+        rtnl_link_set_flags(link.get(), IFF_PROMISC);
+    }
+    // Create-or-adopt, retried because a concurrent DEL may remove the bridge between our
+    // EEXIST and the lookup.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        int err = try_add(sock, link.get(), spec.name);
+        if (err != 0 && err != EEXIST) {
+            detail::fail(sock, err, kNewLink, spec.name);
+        }
+        if (auto info = find_link(sock, spec.name)) {
+            return err == 0 ? *info : adopt_bridge(sock, spec, *info);
+        }
+    }
+    throw Error(EAGAIN, kNewLink, spec.name, "bridge keeps disappearing while being created");
+}
+
+LinkInfo create_veth(RouteSocket& sock, const VethSpec& spec) {
+    detail::LinkPtr host{rtnl_link_veth_alloc()};
+    if (!host) {
+        throw std::bad_alloc();
+    }
+    // Our own reference on the peer; host's destructor drops the pair's internal one.
+    detail::LinkPtr peer{rtnl_link_veth_get_peer(host.get())};
+    set_common(host.get(), spec.host_name, spec.mtu, std::nullopt, spec.up);
+    // Not IFF_UP here: veth_newlink configures the peer before the pair is linked, so opening
+    // it then fails with ENOTCONN (the whole RTM_NEWLINK fails). See bring_peer_up().
+    set_common(peer.get(), spec.peer_name, spec.mtu, spec.peer_mac, false);
+    if (spec.master != 0) {
+        rtnl_link_set_master(host.get(), spec.master);
+    }
+    if (spec.peer_netns != nullptr) {
+        // The kernel creates the peer straight inside the container: it never appears on the
+        // host, so there is no window in which a host-side name clash or a move can fail.
+        rtnl_link_set_ns_fd(peer.get(), spec.peer_netns->fd());
+    }
+    add(sock, host.get(), spec.host_name + " (peer " + spec.peer_name + ")");
+    LinkInfo info = must_find(sock, spec.host_name);
+    if (spec.up) {
+        try {
+            bring_peer_up(sock, spec, info.peer_index);
+        } catch (...) {
+            remove_link(sock, info.index);  // takes the peer with it
+            throw;
+        }
+    }
+    return info;
+}
+
+std::string random_veth_name() {
+    std::array<unsigned char, 4> bytes{};
+    std::size_t got = 0;
+    while (got < bytes.size()) {
+        ssize_t n = ::getrandom(bytes.data() + got, bytes.size() - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw Error(errno, "getrandom", "veth name");
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    char name[16];
+    std::snprintf(name, sizeof name, "veth%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2],
+                  bytes[3]);
+    return name;
+}
+
+LinkInfo create_macvlan(RouteSocket& sock, const MacvlanSpec& spec) {
+    static constexpr std::array<std::string_view, 5> kModes = {"bridge", "private", "vepa",
+                                                               "passthru", "source"};
+    if (std::find(kModes.begin(), kModes.end(), spec.mode) == kModes.end()) {
+        throw std::invalid_argument("unknown macvlan mode \"" + spec.mode + "\"");
+    }
+    detail::LinkPtr link{rtnl_link_macvlan_alloc()};
+    if (!link) {
+        throw std::bad_alloc();
+    }
+    set_common(link.get(), spec.name, spec.mtu, spec.mac, spec.up);
+    rtnl_link_set_link(link.get(), spec.master);
+    rtnl_link_macvlan_set_mode(
+        link.get(), static_cast<uint32_t>(rtnl_link_macvlan_str2mode(spec.mode.c_str())));
+    if (spec.netns != nullptr) {
+        rtnl_link_set_ns_fd(link.get(), spec.netns->fd());  // IFLA_LINK still names the parent here
+    }
+    add(sock, link.get(), spec.name);
+    if (spec.netns == nullptr) {
+        return must_find(sock, spec.name);
+    }
+    RouteSocket there = RouteSocket::open_in(*spec.netns);
+    return must_find(there, spec.name);
+}
+
+}  // namespace netlib
