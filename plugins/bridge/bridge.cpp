@@ -1,0 +1,124 @@
+#include "plugins/bridge/bridge.hpp"
+
+#include <cerrno>
+#include <exception>
+
+#include "netlib/addr.hpp"
+#include "netlib/error.hpp"
+#include "netlib/link.hpp"
+#include "netlib/netns.hpp"
+#include "netlib/nft_macspoof.hpp"
+#include "netlib/nft_masq.hpp"
+#include "netlib/route.hpp"
+#include "netlib/route_socket.hpp"
+#include "netlib/sysctl.hpp"
+#include "plugins/bridge/config.hpp"
+#include "plugins/bridge/steps.hpp"
+#include "plugins/cni/error.hpp"
+#include "plugins/cni/rollback.hpp"
+#include "plugins/common/ipam_client.hpp"
+
+namespace bridge {
+namespace {
+
+// Result layout shared with the reference: [bridge, host veth, container interface].
+constexpr int kContainerIface = 2;
+
+netlib::Netns open_container_netns(const std::string& path) {
+    try {
+        return netlib::Netns::open(path);
+    } catch (const netlib::Error& e) {
+        throw cni::Error(cni::Code::Internal, "failed to open netns \"" + path + "\"", e.what());
+    }
+}
+
+cni::Result allocate(const cni::Request& req, const Config& cfg, cni::Rollback& undo) {
+    if (!cfg.has_ipam) {
+        return {};
+    }
+    cni::Result r = plugin::ipam_add(req);
+    undo.add([&req] { plugin::ipam_del(req); });
+    if (r.ips.empty()) {
+        throw cni::Error(cni::Code::Internal, "IPAM plugin returned no IP addresses");
+    }
+    for (auto& ip : r.ips) {
+        ip.interface = kContainerIface;
+        if (cfg.is_gateway && !ip.gateway) {
+            ip.gateway = ip.address.first().next();  // the reference's default: network + 1
+        }
+    }
+    return r;
+}
+
+cni::Result make_result(const cni::Request& req, cni::Result ipam, const Attachment& att) {
+    cni::Result r;
+    r.interfaces = {{att.bridge.name, att.bridge.mac.to_string(), {}, {}, {}, {}},
+                    {att.host.name, att.host.mac.to_string(), {}, {}, {}, {}},
+                    {req.env.ifname, att.container.mac.to_string(), {}, req.env.netns, {}, {}}};
+    r.ips = std::move(ipam.ips);
+    r.routes = std::move(ipam.routes);
+    r.dns = req.conf.dns && !req.conf.dns->empty() ? *req.conf.dns : ipam.dns;
+    return r;
+}
+
+// DEL runs every cleanup step even if one fails, and reports the first failure.
+class BestEffort {
+public:
+    template <class F>
+    void run(F&& step) {
+        try {
+            step();
+        } catch (...) {
+            if (!first_) {
+                first_ = std::current_exception();
+            }
+        }
+    }
+
+    void finish() const {
+        if (first_) {
+            std::rethrow_exception(first_);
+        }
+    }
+
+private:
+    std::exception_ptr first_;
+};
+
+}  // namespace
+
+cni::Result add(const cni::Request& req) {
+    Config cfg = Config::parse(req);
+    netlib::Netns netns = open_container_netns(req.env.netns);
+    auto host = netlib::RouteSocket::open();
+    auto ctr = netlib::RouteSocket::open_in(netns);
+    cni::Rollback undo;
+
+    cni::Result ipam = allocate(req, cfg, undo);
+    Attachment att;
+    att.bridge = ensure_bridge(host, cfg);
+    create_veth_pair(host, ctr, netns, req, cfg, att, undo);
+    configure_container(ctr, netns, req, cfg, att.container.index, ipam);
+    if (cfg.is_gateway) {
+        configure_gateway(host, cfg, att.bridge.index, ipam);
+    }
+    add_nft_state(req, cfg, att, ipam, undo);
+    wait_port_forwarding(att.host.index);
+    undo.commit();
+    return make_result(req, std::move(ipam), att);
+}
+
+void del(const cni::Request& req) {
+    Config cfg = Config::parse(req);
+    BestEffort steps;
+    steps.run([&] { remove_veth_pair(req, cfg); });
+    // nftables state goes before the addresses are released, so that a concurrent ADD that
+    // is handed the same address cannot lose its fresh masquerade element to this DEL.
+    steps.run([&] { remove_nft_state(req, cfg); });
+    if (cfg.has_ipam) {
+        steps.run([&] { plugin::ipam_del(req); });
+    }
+    steps.finish();
+}
+
+}  // namespace bridge

@@ -1,0 +1,6 @@
+#include "plugins/bridge/bridge.hpp"
+
+int main() {
+    return cni::main(
+        {"bridge", bridge::add, bridge::del, bridge::check, bridge::gc, bridge::status});
+}

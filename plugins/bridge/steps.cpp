@@ -1,0 +1,274 @@
+#include "plugins/bridge/steps.hpp"
+
+#include <cerrno>
+
+#include "netlib/addr.hpp"
+#include "netlib/bridge_port_wait.hpp"
+#include "netlib/error.hpp"
+#include "netlib/nft_macspoof.hpp"
+#include "netlib/nft_masq.hpp"
+#include "netlib/route.hpp"
+#include "netlib/sysctl.hpp"
+#include "plugins/cni/error.hpp"
+
+namespace bridge {
+namespace {
+
+constexpr int kVethNameTries = 10;
+
+bool has_family(const cni::Result& r, netlib::Family f) {
+    for (const auto& ip : r.ips) {
+        if (ip.address.family() == f) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string conf_key(const std::string& ifname, netlib::Family f, const char* key) {
+    return std::string{f == netlib::Family::V4 ? "net/ipv4/conf/" : "net/ipv6/conf/"} + ifname +
+           "/" + key;
+}
+
+// /proc/sys/net shows the netns of the process that opens it, hence the guard.
+void container_sysctls(const netlib::Netns& netns, const std::string& ifname, const Config& cfg,
+                       const cni::Result& ipam) {
+    netlib::NetnsGuard in{netns};
+    netlib::write_sysctl(conf_key(ifname, netlib::Family::V4, "arp_notify"), "1");
+    if (has_family(ipam, netlib::Family::V6)) {
+        netlib::write_sysctl(conf_key("lo", netlib::Family::V6, "disable_ipv6"), "0");
+        netlib::write_sysctl(conf_key(ifname, netlib::Family::V6, "disable_ipv6"), "0");
+        netlib::write_sysctl(conf_key(ifname, netlib::Family::V6, "accept_dad"),
+                             cfg.enable_dad ? "1" : "0");
+        if (cfg.enable_dad) {
+            netlib::write_sysctl(conf_key(ifname, netlib::Family::V6, "enhanced_dad"), "1");
+        }
+    }
+}
+
+std::optional<netlib::IpAddr> family_gateway(const cni::Result& r, netlib::Family f) {
+    for (const auto& ip : r.ips) {
+        if (ip.address.family() == f && ip.gateway) {
+            return ip.gateway;
+        }
+    }
+    return std::nullopt;
+}
+
+bool has_default_route(const cni::Result& r, netlib::Family f) {
+    for (const auto& route : r.routes) {
+        if (route.dst.family() == f && route.dst.prefix() == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// isDefaultGateway: a default route via the gateway for each family, unless IPAM gave one.
+void add_default_routes(const Config& cfg, cni::Result& ipam) {
+    if (!cfg.is_default_gateway) {
+        return;
+    }
+    for (auto f : {netlib::Family::V4, netlib::Family::V6}) {
+        auto gw = family_gateway(ipam, f);
+        if (gw && !has_default_route(ipam, f)) {
+            cni::Route r;
+            r.dst = netlib::IpNet{f == netlib::Family::V4 ? netlib::IpAddr::parse("0.0.0.0")
+                                                          : netlib::IpAddr::parse("::"),
+                                  0};
+            r.gw = gw;
+            ipam.routes.push_back(r);
+        }
+    }
+}
+
+netlib::RouteSpec route_spec(const cni::Route& r, const cni::Result& ipam, int ifindex) {
+    netlib::RouteSpec spec;
+    spec.dst = r.dst;
+    spec.gw = r.gw ? r.gw : family_gateway(ipam, r.dst.family());
+    spec.ifindex = ifindex;
+    spec.metric = r.priority;
+    spec.table = r.table;
+    spec.scope = r.scope;
+    if (r.mtu) {
+        spec.mtu = static_cast<unsigned>(*r.mtu);
+    }
+    if (r.advmss) {
+        spec.advmss = static_cast<unsigned>(*r.advmss);
+    }
+    return spec;
+}
+
+// The bridge may carry only one IPv4 address per family of ours (the reference's rule);
+// forceAddress replaces a different one. Only checked when the address was new.
+void resolve_address_conflicts(netlib::RouteSocket& host, const Config& cfg, int bridge_index,
+                               const netlib::IpNet& gw) {
+    for (const auto& other : netlib::list_addresses(host, bridge_index, gw.family())) {
+        bool conflict = other != gw && (gw.family() == netlib::Family::V4 ||
+                                        other.network().overlaps(gw.network()));
+        if (!conflict || other.addr().to_string().starts_with("fe80:")) {
+            continue;
+        }
+        if (!cfg.force_address) {
+            (void)netlib::remove_address(host, bridge_index, gw);
+            throw cni::Error(cni::Code::Internal,
+                             "bridge \"" + cfg.bridge +
+                                 "\" already has an IP address different "
+                                 "from " +
+                                 gw.to_string() + ": " + other.to_string(),
+                             "set \"forceAddress\" to replace it");
+        }
+        (void)netlib::remove_address(host, bridge_index, other);
+    }
+}
+
+netlib::MasqAttachment masq_of(const cni::Request& req, const cni::Result& ipam) {
+    netlib::MasqAttachment m{req.conf.name, req.env.container_id, req.env.ifname, {}};
+    for (const auto& ip : ipam.ips) {
+        m.addresses.push_back(ip.address);
+    }
+    return m;
+}
+
+}  // namespace
+
+netlib::LinkInfo ensure_bridge(netlib::RouteSocket& host, const Config& cfg) {
+    // A MAC chosen at creation pins it: otherwise the bridge takes the lowest MAC of its ports and
+    // changes it as containers come and go.
+    return netlib::ensure_bridge(
+        host, {cfg.bridge, cfg.mtu, cfg.promisc_mode, netlib::MacAddr::random()});
+}
+
+void create_veth_pair(netlib::RouteSocket& host, netlib::RouteSocket& ctr,
+                      const netlib::Netns& netns, const cni::Request& req, const Config& cfg,
+                      Attachment& att, cni::Rollback& undo) {
+    for (int attempt = 0;; ++attempt) {
+        netlib::VethSpec spec{netlib::random_veth_name(), req.env.ifname, &netns, cfg.mtu, cfg.mac,
+                              att.bridge.index,           true,           &ctr};
+        try {
+            att.host = netlib::create_veth(host, spec);
+        } catch (const netlib::Error& e) {
+            if (e.code() != EEXIST) {
+                throw;
+            }
+            if (netlib::find_link(ctr, req.env.ifname)) {
+                throw cni::Error(cni::Code::Internal, "container veth name \"" + req.env.ifname +
+                                                          "\" already exists in " + req.env.netns);
+            }
+            if (attempt + 1 == kVethNameTries) {
+                throw;
+            }
+            continue;  // the random host name was taken: draw again
+        }
+        break;
+    }
+    undo.add([&host, name = att.host.name] { (void)netlib::remove_link(host, name); });
+    auto container = netlib::find_link(ctr, req.env.ifname);
+    if (!container) {
+        throw cni::Error(cni::Code::Internal,
+                         "veth peer \"" + req.env.ifname + "\" missing after creation");
+    }
+    att.container = *container;
+    if (cfg.hairpin_mode || cfg.port_isolation) {
+        netlib::BridgePortFlags flags;
+        flags.hairpin = cfg.hairpin_mode;
+        flags.isolated = cfg.port_isolation;
+        netlib::set_bridge_port_flags(host, att.host.index, flags);
+    }
+    if (cfg.disable_container_interface) {
+        netlib::set_up(ctr, att.container.index, false);
+    }
+}
+
+void configure_container(netlib::RouteSocket& ctr, const netlib::Netns& netns,
+                         const cni::Request& req, const Config& cfg, int ifindex,
+                         cni::Result& ipam) {
+    if (cfg.disable_container_interface) {
+        return;
+    }
+    container_sysctls(netns, req.env.ifname, cfg, ipam);
+    for (const auto& ip : ipam.ips) {
+        netlib::add_address(ctr, ifindex, ip.address, {!cfg.enable_dad, false});
+    }
+    add_default_routes(cfg, ipam);
+    for (const auto& r : ipam.routes) {
+        netlib::add_route(ctr, route_spec(r, ipam, ifindex));
+    }
+}
+
+void configure_gateway(netlib::RouteSocket& host, const Config& cfg, int bridge_index,
+                       const cni::Result& ipam) {
+    for (const auto& ip : ipam.ips) {
+        if (!ip.gateway) {
+            continue;
+        }
+        netlib::IpNet gw{*ip.gateway, ip.address.prefix()};
+        try {
+            netlib::add_address(host, bridge_index, gw, {true, false});
+            resolve_address_conflicts(host, cfg, bridge_index, gw);
+        } catch (const netlib::Error& e) {
+            if (e.code() != EEXIST) {  // a concurrent ADD put it there first
+                throw;
+            }
+        }
+    }
+    if (has_family(ipam, netlib::Family::V4)) {
+        netlib::write_sysctl("net/ipv4/ip_forward", "1");
+    }
+    if (has_family(ipam, netlib::Family::V6)) {
+        netlib::write_sysctl("net/ipv6/conf/all/forwarding", "1");
+    }
+}
+
+void add_nft_state(const cni::Request& req, const Config& cfg, const Attachment& att,
+                   const cni::Result& ipam, cni::Rollback& undo) {
+    if (cfg.ip_masq && !ipam.ips.empty()) {
+        auto masq = masq_of(req, ipam);
+        netlib::masq_add(masq);
+        undo.add([masq] { netlib::masq_del(masq); });
+    }
+    if (cfg.macspoofchk) {
+        netlib::MacspoofAttachment spoof{req.conf.name, req.env.container_id, req.env.ifname,
+                                         att.host.name, att.container.mac};
+        netlib::macspoof_add(spoof);
+        undo.add([spoof] { netlib::macspoof_del(spoof); });
+    }
+}
+
+void wait_port_forwarding(int port_index) {
+    netlib::wait_bridge_port_forwarding(port_index);
+}
+
+void remove_veth_pair(const cni::Request& req, const Config& cfg) {
+    (void)cfg;
+    if (!req.env.netns.empty()) {
+        if (auto netns = netlib::Netns::try_open(req.env.netns)) {
+            auto ctr = netlib::RouteSocket::open_in(*netns);
+            (void)netlib::remove_link(ctr, req.env.ifname);
+            return;
+        }
+    }
+    // No container netns to look in: if it still exists somewhere, the host end is the one the
+    // ADD result named (interfaces[1]); deleting it deletes the pair.
+    const auto& prev = req.conf.prev_result;
+    if (prev && prev->interfaces.size() > 1 && prev->interfaces[1].sandbox.empty()) {
+        auto host = netlib::RouteSocket::open();
+        auto link = netlib::find_link(host, prev->interfaces[1].name);
+        auto br = netlib::find_link(host, cfg.bridge);
+        if (link && link->kind == "veth" && br && link->master == br->index) {
+            (void)netlib::remove_link(host, link->index);
+        }
+    }
+}
+
+void remove_nft_state(const cni::Request& req, const Config& cfg) {
+    (void)cfg;  // DEL also cleans state when the config changed since ADD
+    // With prevResult the elements are deleted by key (cost independent of the number of
+    // containers); without it, by matching the owner over all elements.
+    cni::Result prev = req.conf.prev_result.value_or(cni::Result{});
+    netlib::masq_del(masq_of(req, prev));
+    netlib::macspoof_del(
+        netlib::MacspoofAttachment{req.conf.name, req.env.container_id, req.env.ifname, {}, {}});
+}
+
+}  // namespace bridge

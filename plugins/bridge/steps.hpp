@@ -1,0 +1,46 @@
+#pragma once
+
+#include "netlib/link.hpp"
+#include "netlib/netns.hpp"
+#include "netlib/route_socket.hpp"
+#include "plugins/bridge/config.hpp"
+#include "plugins/cni/rollback.hpp"
+#include "plugins/cni/skel.hpp"
+
+// The phases of a bridge ADD and DEL. Each ADD phase registers the undo of what it created.
+namespace bridge {
+
+struct Attachment {
+    netlib::LinkInfo bridge;
+    netlib::LinkInfo host;       // host end of the veth pair, a port of the bridge
+    netlib::LinkInfo container;  // CNI_IFNAME in the container netns
+};
+
+// Creates the bridge if missing (a concurrent creator also succeeds) and sets it up.
+netlib::LinkInfo ensure_bridge(netlib::RouteSocket& host, const Config& cfg);
+
+// One RTM_NEWLINK: host end on the bridge, peer created directly in the container netns.
+void create_veth_pair(netlib::RouteSocket& host, netlib::RouteSocket& ctr,
+                      const netlib::Netns& netns, const cni::Request& req, const Config& cfg,
+                      Attachment& att, cni::Rollback& undo);
+
+// Sysctls, addresses and routes inside the container.
+void configure_container(netlib::RouteSocket& ctr, const netlib::Netns& netns,
+                         const cni::Request& req, const Config& cfg, int ifindex,
+                         cni::Result& ipam);
+
+// Gateway addresses on the bridge and forwarding for the families in use.
+void configure_gateway(netlib::RouteSocket& host, const Config& cfg, int bridge_index,
+                       const cni::Result& ipam);
+
+// Masquerade and MAC spoof-check elements, tagged with the attachment as owner.
+void add_nft_state(const cni::Request& req, const Config& cfg, const Attachment& att,
+                   const cni::Result& ipam, cni::Rollback& undo);
+
+// Returns once the bridge port forwards frames (the kernel's link watch can lag behind).
+void wait_port_forwarding(int port_index);
+
+void remove_veth_pair(const cni::Request& req, const Config& cfg);
+void remove_nft_state(const cni::Request& req, const Config& cfg);
+
+}  // namespace bridge

@@ -1,0 +1,271 @@
+// ADD and DEL as a user sees them: interfaces, addresses, routes, traffic, nft elements and
+// reservations, in private namespaces.
+#include <gtest/gtest.h>
+#include <thread>
+
+#include "netlib/link.hpp"
+#include "netlib/route_socket.hpp"
+#include "tests/bridge/bridge_harness.hpp"
+
+namespace sdnet::test {
+namespace {
+
+using AddDel = BridgeTest;
+
+std::vector<std::string> addresses(const std::string& ns, const std::string& dev) {
+    std::vector<std::string> out;
+    std::string where = ns.empty() ? "" : "-n " + ns + " ";
+    json links = ip_json(where + "addr show dev " + dev);  // must outlive the loop
+    for (const auto& a : links[0]["addr_info"]) {
+        if (a["scope"] == "global") {
+            out.push_back(a["local"].get<std::string>() + "/" +
+                          std::to_string(a["prefixlen"].get<int>()));
+        }
+    }
+    return out;
+}
+
+TEST_F(AddDel, TwoContainersReachEachOtherAndTheGateway) {
+    auto c1 = make_netns("c1");
+    auto c2 = make_netns("c2");
+    json conf = bridge_conf();
+    json r1 = add(c1, conf);
+    json r2 = add(c2, conf);
+
+    ASSERT_EQ(r1["interfaces"].size(), 3u);
+    EXPECT_EQ(r1["interfaces"][0]["name"], "sdnet0");
+    EXPECT_EQ(r1["interfaces"][2]["name"], "eth0");
+    EXPECT_EQ(r1["interfaces"][2]["sandbox"], c1.path);
+    EXPECT_EQ(r1["ips"][0]["address"], "10.88.10.2/24");
+    EXPECT_EQ(r1["ips"][0]["gateway"], "10.88.10.1");
+    EXPECT_EQ(r1["ips"][0]["interface"], 2);
+    EXPECT_EQ(r1["ips"][1]["address"], "fd88:10::2/64");
+    EXPECT_EQ(r2["ips"][0]["address"], "10.88.10.3/24");
+
+    // What the user sees in the kernel.
+    EXPECT_EQ(addresses(c1.name, "eth0"),
+              (std::vector<std::string>{"10.88.10.2/24", "fd88:10::2/64"}));
+    auto mac = ip_json("-n " + c1.name + " link show eth0")[0]["address"];
+    EXPECT_EQ(mac, r1["interfaces"][2]["mac"]);
+    auto gw = addresses("", "sdnet0");
+    EXPECT_NE(std::find(gw.begin(), gw.end(), "10.88.10.1/24"), gw.end());
+    auto routes = ip_json("-n " + c1.name + " route show default");
+    ASSERT_EQ(routes.size(), 1u);
+    EXPECT_EQ(routes[0]["gateway"], "10.88.10.1");
+    EXPECT_EQ(bridge_ports("sdnet0").size(), 2u);
+    EXPECT_EQ(observe("cat /proc/sys/net/ipv4/ip_forward"), "1\n");
+
+    EXPECT_TRUE(ping(c1.name, "10.88.10.3"));
+    EXPECT_TRUE(ping(c2.name, "10.88.10.2"));
+    EXPECT_TRUE(ping(c1.name, "10.88.10.1"));
+    EXPECT_TRUE(ping(c1.name, "fd88:10::3"));
+}
+
+TEST_F(AddDel, MasqueradeElementsFollowAddAndDel) {
+    auto c1 = make_netns("c1");
+    auto c2 = make_netns("c2");
+    json conf = bridge_conf();
+    add(c1, conf);
+    add(c2, conf);
+    EXPECT_EQ(nft_elements("sdnet_masq", "masq4"),
+              (std::vector<std::string>{"10.88.10.2", "10.88.10.3"}));
+    EXPECT_EQ(nft_elements("sdnet_masq", "masq6"),
+              (std::vector<std::string>{"fd88:10::2", "fd88:10::3"}));
+
+    auto del = run("DEL", c1, conf);
+    EXPECT_EQ(del.r.exit_code, 0) << del.r.out;
+    EXPECT_EQ(nft_elements("sdnet_masq", "masq4"), (std::vector<std::string>{"10.88.10.3"}));
+    EXPECT_EQ(nft_elements("sdnet_masq", "masq6"), (std::vector<std::string>{"fd88:10::3"}));
+    EXPECT_EQ(reservations("sdnet-bridge"), (std::vector<std::string>{"10.88.10.3", "fd88:10::3"}));
+    EXPECT_EQ(bridge_ports("sdnet0").size(), 1u);
+}
+
+TEST_F(AddDel, DelTwiceSucceeds) {
+    auto c1 = make_netns("c1");
+    json conf = bridge_conf();
+    add(c1, conf);
+    EXPECT_EQ(run("DEL", c1, conf).r.exit_code, 0);
+    auto again = run("DEL", c1, conf);
+    EXPECT_EQ(again.r.exit_code, 0) << again.r.out;
+    EXPECT_TRUE(reservations("sdnet-bridge").empty());
+    EXPECT_TRUE(bridge_ports("sdnet0").empty());
+}
+
+TEST_F(AddDel, DelAfterTheNetnsIsGoneLeavesNothing) {
+    auto c1 = make_netns("c1");
+    json conf = bridge_conf();
+    json result = add(c1, conf);
+    ASSERT_TRUE(netlib::remove_named_netns(c1.name));
+    c1.ns = netlib::Netns::current();  // drop our handle on the old namespace
+    conf["prevResult"] = result;
+    auto del = run("DEL", c1, conf);
+    EXPECT_EQ(del.r.exit_code, 0) << del.r.out << del.r.err;
+    EXPECT_TRUE(nft_elements("sdnet_masq", "masq4").empty());
+    EXPECT_TRUE(nft_elements("sdnet_masq", "masq6").empty());
+    EXPECT_TRUE(reservations("sdnet-bridge").empty());
+}
+
+TEST_F(AddDel, DelWithoutPrevResultAfterTheNetnsIsGoneFindsElementsByOwner) {
+    auto c1 = make_netns("c1");
+    json conf = bridge_conf();
+    add(c1, conf);
+    ASSERT_TRUE(netlib::remove_named_netns(c1.name));
+    c1.ns = netlib::Netns::current();
+    EXPECT_EQ(run("DEL", c1, conf).r.exit_code, 0);
+    EXPECT_TRUE(nft_elements("sdnet_masq", "masq4").empty());
+    EXPECT_TRUE(reservations("sdnet-bridge").empty());
+}
+
+TEST_F(AddDel, DelWithEmptyNetnsRemovesTheHostVethFromPrevResult) {
+    auto c1 = make_netns("c1");
+    json conf = bridge_conf();
+    json result = add(c1, conf);
+    conf["prevResult"] = result;
+    auto del = run_env({{"CNI_COMMAND", "DEL"},
+                        {"CNI_CONTAINERID", "ctr-" + c1.name},
+                        {"CNI_NETNS", ""},
+                        {"CNI_IFNAME", "eth0"},
+                        {"CNI_PATH", plugin_path("")}},
+                       conf);
+    EXPECT_EQ(del.r.exit_code, 0) << del.r.out;
+    EXPECT_TRUE(bridge_ports("sdnet0").empty());
+    EXPECT_TRUE(nft_elements("sdnet_masq", "masq4").empty());
+    EXPECT_TRUE(reservations("sdnet-bridge").empty());
+    EXPECT_TRUE(ip_json("-n " + c1.name + " link show type veth").empty());
+}
+
+TEST_F(AddDel, CheckPassesAfterAddAndFailsWhenAnAddressIsRemoved) {
+    auto c1 = make_netns("c1");
+    json conf = bridge_conf();
+    conf["prevResult"] = add(c1, conf);
+    auto ok = run("CHECK", c1, conf);
+    EXPECT_EQ(ok.r.exit_code, 0) << ok.r.out << ok.r.err;
+
+    observe("ip -n " + c1.name + " addr del 10.88.10.2/24 dev eth0");
+    auto bad = run("CHECK", c1, conf);
+    EXPECT_NE(bad.r.exit_code, 0);
+    EXPECT_NE(bad.out.value("msg", "").find("10.88.10.2/24"), std::string::npos) << bad.r.out;
+}
+
+TEST_F(AddDel, CheckFailsWhenTheMasqueradeElementIsGone) {
+    auto c1 = make_netns("c1");
+    json conf = bridge_conf();
+    conf["prevResult"] = add(c1, conf);
+    observe("nft delete element inet sdnet_masq masq4 '{ 10.88.10.2 }'");
+    auto bad = run("CHECK", c1, conf);
+    EXPECT_NE(bad.r.exit_code, 0);
+    EXPECT_NE(bad.out.value("msg", "").find("masquerade"), std::string::npos) << bad.r.out;
+}
+
+TEST_F(AddDel, ResultsInEveryVersion) {
+    for (std::string v : {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"}) {
+        auto ns = make_netns("v");
+        json r = add(ns, bridge_conf(v));
+        EXPECT_EQ(r["cniVersion"], v);
+        EXPECT_EQ(r["ips"][0].contains("version"), v < "1.0.0") << v;
+        EXPECT_EQ(r["interfaces"].size(), 3u);
+    }
+    auto legacy = make_netns("legacy");
+    json r = add(legacy, bridge_conf("0.2.0"));
+    EXPECT_EQ(r["ip4"]["ip"], "10.88.10.7/24");
+    EXPECT_EQ(r["ip6"]["ip"], "fd88:10::7/64");
+}
+
+TEST_F(AddDel, ConcurrentAddsCreateOneBridgeAndBothSucceed) {
+    std::vector<TestNetns> nss;
+    for (int i = 0; i < 8; ++i) {
+        nss.push_back(make_netns("race"));
+    }
+    json conf = bridge_conf();
+    std::vector<Call> calls(nss.size());
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < nss.size(); ++i) {
+        threads.emplace_back([&, i] { calls[i] = run("ADD", nss[i], conf); });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    for (const auto& c : calls) {
+        EXPECT_EQ(c.r.exit_code, 0) << c.r.out << c.r.err;
+    }
+    EXPECT_EQ(bridge_ports("sdnet0").size(), nss.size());
+    EXPECT_EQ(reservations("sdnet-bridge").size(), 2 * nss.size());
+    EXPECT_EQ(nft_elements("sdnet_masq", "masq4").size(), nss.size());
+}
+
+TEST_F(AddDel, BridgeMacStaysPutAsPortsComeAndGo) {
+    auto c1 = make_netns("c1");
+    auto c2 = make_netns("c2");
+    json conf = bridge_conf();
+    std::string mac1 = add(c1, conf)["interfaces"][0]["mac"];
+    std::string mac2 = add(c2, conf)["interfaces"][0]["mac"];
+    EXPECT_EQ(mac1, mac2);
+    run("DEL", c1, conf);
+    EXPECT_EQ(ip_json("link show sdnet0")[0]["address"], mac1);
+}
+
+TEST_F(AddDel, IsolatedAndHairpinPortFlags) {
+    auto c1 = make_netns("c1");
+    json conf = bridge_conf();
+    conf["portIsolation"] = true;
+    json r = add(c1, conf);
+    std::string port = r["interfaces"][1]["name"];
+    auto info = ip_json("-d link show " + port)[0]["linkinfo"]["info_slave_data"];
+    EXPECT_EQ(info["hairpin"], true);
+    EXPECT_EQ(info["isolated"], true);
+    EXPECT_EQ(info["state"], "forwarding");
+}
+
+TEST_F(AddDel, MacspoofchkElementsFollowAddAndDel) {
+    auto c1 = make_netns("c1");
+    json conf = bridge_conf();
+    conf["macspoofchk"] = true;
+    add(c1, conf);
+    auto ruleset = observe("nft list table bridge sdnet_macspoof");
+    EXPECT_NE(ruleset.find("ctr-" + c1.name), std::string::npos) << ruleset;
+    run("DEL", c1, conf);
+    ruleset = observe("nft list table bridge sdnet_macspoof");
+    EXPECT_EQ(ruleset.find("ctr-" + c1.name), std::string::npos) << ruleset;
+}
+
+TEST_F(AddDel, RequestedMacAndMtu) {
+    auto c1 = make_netns("c1");
+    json conf = bridge_conf();
+    conf["mtu"] = 1400;
+    conf["runtimeConfig"] = {{"mac", "02:aa:bb:cc:dd:ee"}};
+    json r = add(c1, conf);
+    EXPECT_EQ(r["interfaces"][2]["mac"], "02:aa:bb:cc:dd:ee");
+    auto link = ip_json("-n " + c1.name + " link show eth0")[0];
+    EXPECT_EQ(link["address"], "02:aa:bb:cc:dd:ee");
+    EXPECT_EQ(link["mtu"], 1400);
+}
+
+TEST_F(AddDel, GcRemovesStaleAttachmentsOnly) {
+    auto c1 = make_netns("c1");
+    auto c2 = make_netns("c2");
+    json conf = bridge_conf("1.1.0");
+    add(c1, conf);
+    add(c2, conf);
+    json gc = conf;
+    gc["cni.dev/valid-attachments"] =
+        json::array({{{"containerID", "ctr-" + c2.name}, {"ifname", "eth0"}}});
+    auto r = run_env({{"CNI_COMMAND", "GC"}, {"CNI_PATH", plugin_path("")}}, gc);
+    EXPECT_EQ(r.r.exit_code, 0) << r.r.out << r.r.err;
+    EXPECT_EQ(nft_elements("sdnet_masq", "masq4"), (std::vector<std::string>{"10.88.10.3"}));
+    EXPECT_EQ(reservations("sdnet-bridge"), (std::vector<std::string>{"10.88.10.3", "fd88:10::3"}));
+}
+
+TEST_F(AddDel, StatusReportsExhaustion) {
+    json conf = bridge_conf("1.1.0");
+    auto ok = run_env({{"CNI_COMMAND", "STATUS"}, {"CNI_PATH", plugin_path("")}}, conf);
+    EXPECT_EQ(ok.r.exit_code, 0) << ok.r.out;
+    conf["ipam"]["ranges"] = json::parse(R"([[{"subnet": "10.88.20.0/30"}]])");
+    auto c1 = make_netns("c1");
+    add(c1, conf);
+    auto full = run_env({{"CNI_COMMAND", "STATUS"}, {"CNI_PATH", plugin_path("")}}, conf);
+    EXPECT_NE(full.r.exit_code, 0);
+    EXPECT_EQ(full.code(), 50) << full.r.out;
+}
+
+}  // namespace
+}  // namespace sdnet::test
