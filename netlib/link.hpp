@@ -46,7 +46,8 @@ struct BridgeSpec {
 
 // Creates the bridge (NLM_F_CREATE|NLM_F_EXCL) and sets it up. If the name exists and is a
 // bridge, that bridge is used (set up, and promisc if asked): concurrent callers all succeed.
-// If it exists and is not a bridge: Error(EEXIST, ..., "exists and is not a bridge").
+// An adopted bridge keeps its MTU and MAC (as the reference). If the name exists and is not a
+// bridge: Error(EEXIST, ..., "exists and is not a bridge").
 [[nodiscard]] LinkInfo ensure_bridge(RouteSocket& sock, const BridgeSpec& spec);
 
 struct VethSpec {

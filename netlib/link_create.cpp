@@ -135,7 +135,11 @@ LinkInfo create_veth(RouteSocket& sock, const VethSpec& spec) {
         try {
             bring_peer_up(sock, spec, info.peer_index);
         } catch (...) {
-            remove_link(sock, info.index);  // takes the peer with it
+            try {
+                (void)remove_link(sock, info.index);  // takes the peer with it
+            } catch (const Error&) {
+                // Report the original failure, not the cleanup's.
+            }
             throw;
         }
     }

@@ -76,6 +76,21 @@ TEST_F(Route, DefaultRouteViaGateway) {
     EXPECT_EQ(r6->metric, 1024);  // the kernel's IPv6 default
 }
 
+TEST_F(Route, ListsBothFamiliesOfTheMainTable) {
+    auto routes = netlib::list_routes(sock());
+    auto has = [&](const char* dst) {
+        return std::any_of(routes.begin(), routes.end(),
+                           [&](const RouteSpec& r) { return r.dst == IpNet::parse(dst); });
+    };
+    EXPECT_TRUE(has("10.1.0.0/24"));  // prefix routes of the fixture's addresses
+    EXPECT_TRUE(has("fd00:1::/64"));
+    EXPECT_FALSE(has("10.1.0.2/32"));  // local routes live in table 255
+    EXPECT_TRUE(std::all_of(routes.begin(), routes.end(),
+                            [](const RouteSpec& r) { return r.table == RT_TABLE_MAIN; }));
+    // The local table holds only local/broadcast routes, which are not unicast.
+    EXPECT_TRUE(netlib::list_routes(sock(), Family::V4, RT_TABLE_LOCAL).empty());
+}
+
 TEST_F(Route, DuplicateAddIsEexistNamingTheRoute) {
     netlib::add_route(sock(), via("0.0.0.0/0", "10.1.0.1"));
     try {
