@@ -1,5 +1,6 @@
 #include "plugins/bridge/steps.hpp"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "netlib/addr.hpp"
@@ -25,6 +26,15 @@ bool has_family(const cni::Result& r, netlib::Family f) {
     return false;
 }
 
+// Writes only when the value differs: the kernel takes the RTNL lock for forwarding and
+// disable_ipv6 writes (and restarts the syscall while another process holds it), so an
+// unconditional write makes every ADD queue behind link changes of its neighbours.
+void ensure_sysctl(const std::string& key, std::string_view value) {
+    if (netlib::try_read_sysctl(key) != value) {
+        netlib::write_sysctl(key, value);
+    }
+}
+
 std::string conf_key(const std::string& ifname, netlib::Family f, const char* key) {
     return std::string{f == netlib::Family::V4 ? "net/ipv4/conf/" : "net/ipv6/conf/"} + ifname +
            "/" + key;
@@ -36,8 +46,8 @@ void container_sysctls(const netlib::Netns& netns, const std::string& ifname, co
     netlib::NetnsGuard in{netns};
     netlib::write_sysctl(conf_key(ifname, netlib::Family::V4, "arp_notify"), "1");
     if (has_family(ipam, netlib::Family::V6)) {
-        netlib::write_sysctl(conf_key("lo", netlib::Family::V6, "disable_ipv6"), "0");
-        netlib::write_sysctl(conf_key(ifname, netlib::Family::V6, "disable_ipv6"), "0");
+        ensure_sysctl(conf_key("lo", netlib::Family::V6, "disable_ipv6"), "0");
+        ensure_sysctl(conf_key(ifname, netlib::Family::V6, "disable_ipv6"), "0");
         netlib::write_sysctl(conf_key(ifname, netlib::Family::V6, "accept_dad"),
                              cfg.enable_dad ? "1" : "0");
         if (cfg.enable_dad) {
@@ -99,26 +109,41 @@ netlib::RouteSpec route_spec(const cni::Route& r, const cni::Result& ipam, int i
     return spec;
 }
 
-// The bridge may carry only one IPv4 address per family of ours (the reference's rule);
-// forceAddress replaces a different one. Only checked when the address was new.
-void resolve_address_conflicts(netlib::RouteSocket& host, const Config& cfg, int bridge_index,
-                               const netlib::IpNet& gw) {
-    for (const auto& other : netlib::list_addresses(host, bridge_index, gw.family())) {
-        bool conflict = other != gw && (gw.family() == netlib::Family::V4 ||
-                                        other.network().overlaps(gw.network()));
-        if (!conflict || other.addr().to_string().starts_with("fe80:")) {
+bool conflicts(const netlib::IpNet& have, const netlib::IpNet& gw) {
+    if (have == gw || have.addr().to_string().starts_with("fe80:")) {
+        return false;
+    }
+    // The reference's rule: one IPv4 address per bridge; IPv6 addresses only clash when their
+    // subnets overlap.
+    return gw.family() == netlib::Family::V4 || have.network().overlaps(gw.network());
+}
+
+// Puts the gateway address on the bridge. The address list is read first (the kernel dumps it
+// without the RTNL lock), so the common case, an address already there, changes nothing.
+void ensure_gateway_address(netlib::RouteSocket& host, const Config& cfg, int bridge_index,
+                            const netlib::IpNet& gw) {
+    auto have = netlib::list_addresses(host, bridge_index, gw.family());
+    if (std::find(have.begin(), have.end(), gw) != have.end()) {
+        return;
+    }
+    for (const auto& other : have) {
+        if (!conflicts(other, gw)) {
             continue;
         }
         if (!cfg.force_address) {
-            (void)netlib::remove_address(host, bridge_index, gw);
             throw cni::Error(cni::Code::Internal,
-                             "bridge \"" + cfg.bridge +
-                                 "\" already has an IP address different "
-                                 "from " +
-                                 gw.to_string() + ": " + other.to_string(),
+                             "bridge \"" + cfg.bridge + "\" already has an IP address " +
+                                 other.to_string() + " different from " + gw.to_string(),
                              "set \"forceAddress\" to replace it");
         }
         (void)netlib::remove_address(host, bridge_index, other);
+    }
+    try {
+        netlib::add_address(host, bridge_index, gw, {true, false});
+    } catch (const netlib::Error& e) {
+        if (e.code() != EEXIST) {  // a concurrent ADD put it there first
+            throw;
+        }
     }
 }
 
@@ -133,8 +158,13 @@ netlib::MasqAttachment masq_of(const cni::Request& req, const cni::Result& ipam)
 }  // namespace
 
 netlib::LinkInfo ensure_bridge(netlib::RouteSocket& host, const Config& cfg) {
-    // A MAC chosen at creation pins it: otherwise the bridge takes the lowest MAC of its ports and
-    // changes it as containers come and go.
+    // The common case is an existing bridge: one lookup, which the kernel answers without the
+    // RTNL lock, instead of a create that fails with EEXIST under it.
+    if (auto br = netlib::find_link(host, cfg.bridge); br && br->kind == "bridge" && br->up) {
+        return *br;
+    }
+    // A MAC chosen at creation pins it: otherwise the bridge takes the lowest MAC of its ports
+    // and changes it as containers come and go.
     return netlib::ensure_bridge(
         host, {cfg.bridge, cfg.mtu, cfg.promisc_mode, netlib::MacAddr::random()});
 }
@@ -199,24 +229,15 @@ void configure_container(netlib::RouteSocket& ctr, const netlib::Netns& netns,
 void configure_gateway(netlib::RouteSocket& host, const Config& cfg, int bridge_index,
                        const cni::Result& ipam) {
     for (const auto& ip : ipam.ips) {
-        if (!ip.gateway) {
-            continue;
-        }
-        netlib::IpNet gw{*ip.gateway, ip.address.prefix()};
-        try {
-            netlib::add_address(host, bridge_index, gw, {true, false});
-            resolve_address_conflicts(host, cfg, bridge_index, gw);
-        } catch (const netlib::Error& e) {
-            if (e.code() != EEXIST) {  // a concurrent ADD put it there first
-                throw;
-            }
+        if (ip.gateway) {
+            ensure_gateway_address(host, cfg, bridge_index, {*ip.gateway, ip.address.prefix()});
         }
     }
     if (has_family(ipam, netlib::Family::V4)) {
-        netlib::write_sysctl("net/ipv4/ip_forward", "1");
+        ensure_sysctl("net/ipv4/ip_forward", "1");
     }
     if (has_family(ipam, netlib::Family::V6)) {
-        netlib::write_sysctl("net/ipv6/conf/all/forwarding", "1");
+        ensure_sysctl("net/ipv6/conf/all/forwarding", "1");
     }
 }
 

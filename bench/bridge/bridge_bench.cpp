@@ -1,0 +1,199 @@
+// bridge + host-local ADD and DEL latency, sdnet against the reference plugins, in one run.
+//
+//   sudo build/release/bench/bridge/bridge_bench [cycles=200] [reference dir=/usr/lib/cni]
+//
+// Everything happens in a private network and mount namespace (tmpfs on /run/netns and
+// /var/lib/cni), so the machine's own network is never touched. Each plugin is exec'd exactly as
+// a runtime does. Ours and the reference alternate cycle by cycle so both see the same machine
+// state. Also measured: the kernel's own cost of deleting a veth pair (DEL's floor), and ADD
+// latency with 1, 100 and 500 containers already attached.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <sched.h>
+#include <sys/mount.h>
+
+#include "netlib/link.hpp"
+#include "netlib/netns.hpp"
+#include "netlib/route_socket.hpp"
+#include "plugins/cni/exec.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Plugin {
+    std::string label;
+    std::string dir;
+};
+
+struct Stats {
+    double median = 0;
+    double p99 = 0;
+};
+
+Stats stats(std::vector<double> ms) {
+    std::sort(ms.begin(), ms.end());
+    if (ms.empty()) {
+        return {};
+    }
+    auto at = [&](double q) { return ms[static_cast<std::size_t>(q * double(ms.size() - 1))]; };
+    return {at(0.5), at(0.99)};
+}
+
+std::string conf_json(bool masq) {
+    return std::string{R"({"cniVersion":"1.0.0","name":"bench","type":"bridge",)"} +
+           R"("bridge":"bench0","isGateway":true,"ipMasq":)" + (masq ? "true" : "false") +
+           R"(,"hairpinMode":true,"ipam":{"type":"host-local","ranges":[[{"subnet":"10.200.0.0/16"}]]}})";
+}
+
+double call(const Plugin& p, cni::Command cmd, const std::string& id, const std::string& conf) {
+    cni::PluginEnv env{cmd, id, "/run/netns/" + id, "eth0", "", p.dir};
+    auto envp = cni::plugin_environment(env);
+    auto t0 = Clock::now();
+    cni::exec_plugin(p.dir + "/bridge", envp, conf);
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+void enter_private_namespaces() {
+    if (::unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
+        std::perror("unshare (run as root)");
+        std::exit(1);
+    }
+    ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+    for (const char* dir : {"/run/netns", "/var/lib/cni"}) {
+        std::filesystem::create_directories(dir);
+        ::mount("tmpfs", dir, "tmpfs", 0, nullptr);
+    }
+}
+
+struct Cycle {
+    std::vector<double> add;
+    std::vector<double> del;
+};
+
+void run_cycles(const std::vector<Plugin>& plugins, int cycles, bool masq,
+                std::vector<Cycle>& out) {
+    std::string conf = conf_json(masq);
+    for (int i = 0; i < cycles; ++i) {
+        for (std::size_t p = 0; p < plugins.size(); ++p) {
+            std::string id = "cyc" + std::to_string(p) + "-" + std::to_string(i);
+            (void)netlib::create_named_netns(id);
+            out[p].add.push_back(call(plugins[p], cni::Command::Add, id, conf));
+            out[p].del.push_back(call(plugins[p], cni::Command::Del, id, conf));
+            netlib::remove_named_netns(id);
+        }
+    }
+}
+
+// The kernel's cost of deleting a veth pair whose peer sits in another netns: what a DEL
+// cannot go below.
+double veth_delete_floor(int cycles) {
+    auto host = netlib::RouteSocket::open();
+    std::vector<double> ms;
+    for (int i = 0; i < cycles; ++i) {
+        std::string id = "floor" + std::to_string(i);
+        (void)netlib::create_named_netns(id);
+        auto ns = netlib::Netns::open("/run/netns/" + id);
+        netlib::VethSpec spec;
+        spec.host_name = "floorh" + std::to_string(i);
+        spec.peer_name = "eth0";
+        spec.peer_netns = &ns;
+        (void)netlib::create_veth(host, spec);
+        auto t0 = Clock::now();
+        (void)netlib::remove_link(host, spec.host_name);
+        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        netlib::remove_named_netns(id);
+    }
+    return stats(ms).median;
+}
+
+// ADD+DEL latency of a fresh container while `attached` others stay on the bridge.
+Stats add_with_attached(const Plugin& p, int attached, int samples, int& next_id) {
+    std::string conf = conf_json(true);
+    std::vector<std::string> kept;
+    while (static_cast<int>(kept.size()) < attached) {
+        std::string id = "keep-" + p.label + std::to_string(next_id++);
+        (void)netlib::create_named_netns(id);
+        call(p, cni::Command::Add, id, conf);
+        kept.push_back(id);
+    }
+    std::vector<double> ms;
+    for (int i = 0; i < samples; ++i) {
+        std::string id = "probe" + std::to_string(next_id++);
+        (void)netlib::create_named_netns(id);
+        ms.push_back(call(p, cni::Command::Add, id, conf));
+        call(p, cni::Command::Del, id, conf);
+        netlib::remove_named_netns(id);
+    }
+    for (const auto& id : kept) {
+        call(p, cni::Command::Del, id, conf);
+        netlib::remove_named_netns(id);
+    }
+    return stats(ms);
+}
+
+void print_cycles(const char* title, const std::vector<Plugin>& plugins,
+                  const std::vector<Cycle>& c) {
+    std::printf("\n%s\n%-10s %12s %12s %12s %12s\n", title, "plugin", "ADD median", "ADD p99",
+                "DEL median", "DEL p99");
+    for (std::size_t p = 0; p < plugins.size(); ++p) {
+        auto a = stats(c[p].add);
+        auto d = stats(c[p].del);
+        std::printf("%-10s %10.2fms %10.2fms %10.2fms %10.2fms\n", plugins[p].label.c_str(),
+                    a.median, a.p99, d.median, d.p99);
+    }
+    if (plugins.size() == 2) {
+        std::printf("ADD median ratio reference/sdnet: %.1fx\n",
+                    stats(c[1].add).median / stats(c[0].add).median);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int cycles = argc > 1 ? std::atoi(argv[1]) : 200;
+    std::string ref_dir = argc > 2 ? argv[2] : "/usr/lib/cni";
+    enter_private_namespaces();
+    std::vector<Plugin> plugins{{"sdnet", SDNET_PLUGIN_DIR}};
+    if (std::filesystem::exists(ref_dir + "/bridge")) {
+        plugins.push_back({"reference", ref_dir});
+    } else {
+        std::printf("reference plugins not found in %s: measuring sdnet only\n", ref_dir.c_str());
+    }
+    try {
+        for (bool masq : {true, false}) {
+            std::vector<Cycle> c(plugins.size());
+            run_cycles(plugins, cycles, masq, c);
+            print_cycles(masq ? "== ADD/DEL, ipMasq true (sdnet: nftables, reference: iptables)"
+                              : "== ADD/DEL, ipMasq false",
+                         plugins, c);
+        }
+        std::printf("\nkernel floor: delete one veth pair (netns peer): %.2fms median\n",
+                    veth_delete_floor(cycles));
+        std::printf("\n== ADD latency (ms) with N containers attached, ipMasq true\n%-10s",
+                    "plugin");
+        const int levels[] = {1, 100, 500};
+        for (int n : levels) {
+            std::printf(" %9s%-4d", "N=", n);
+        }
+        std::printf("\n");
+        int next_id = 0;
+        for (const auto& p : plugins) {
+            std::printf("%-10s", p.label.c_str());
+            for (int n : levels) {
+                std::printf(" %11.2fms", add_with_attached(p, n, 20, next_id).median);
+                std::fflush(stdout);
+            }
+            std::printf("\n");
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bridge_bench: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
