@@ -22,8 +22,7 @@ void fill_host_bits(std::span<std::uint8_t> bytes, int prefix, bool ones) {
         if (keep >= 8) {
             continue;
         }
-        std::uint8_t net_mask =
-            keep <= 0 ? 0 : static_cast<std::uint8_t>(0xffu << static_cast<unsigned>(8 - keep));
+        unsigned net_mask = keep <= 0 ? 0u : (0xffu << static_cast<unsigned>(8 - keep)) & 0xffu;
         bytes[i] = static_cast<std::uint8_t>(ones ? (bytes[i] | ~net_mask) : (bytes[i] & net_mask));
     }
 }
