@@ -1,0 +1,108 @@
+// sdnet: attach network namespaces to CNI networks, as libcni-based runtimes do.
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "runtime/libcni/error.hpp"
+#include "runtime/sdnet/commands.hpp"
+
+namespace sdnet {
+
+const std::vector<Subcommand>& subcommands() {
+    static const std::vector<Subcommand> kCommands = {
+        {"attach", "NET NETNS [options]", "attach a network namespace to a network (CNI ADD)",
+         cmd_attach},
+        {"detach", "NET NETNS [options]", "detach it again (CNI DEL)", cmd_detach},
+        {"check", "NET NETNS [options]", "verify an attachment (CNI CHECK)", cmd_check},
+        {"status", "NET [options]", "ask a network's plugins whether they are ready (CNI STATUS)",
+         cmd_status},
+        {"gc", "NET [options]", "release attachments whose netns is gone (CNI GC)", cmd_gc},
+        {"ls", "[options]", "list networks and their plugin chains", cmd_ls},
+        {"ps", "[options]", "list attachments recorded in the result cache", cmd_ps},
+        {"show", "[NET] [options]", "show bridges, veths, namespaces and addresses", cmd_show},
+        {"netns", "add|del|ls [NAME] [options]", "manage named network namespaces", cmd_netns},
+    };
+    return kCommands;
+}
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+void print_usage(std::ostream& out, const po::options_description& globals) {
+    out << "Usage: sdnet [global options] COMMAND [ARGS] [options]\n\n"
+           "Attach network namespaces to CNI networks the way container runtimes do, with the\n"
+           "same configuration files, plugins and result cache as podman and containerd.\n\n"
+           "Commands:\n";
+    for (const auto& c : subcommands()) {
+        out << "  " << pad(c.name, 8) << c.summary << "\n";
+    }
+    out << "\n" << globals << "\nRun 'sdnet COMMAND --help' for a command's options.\n";
+}
+
+// Options before the command name are global ones; the first other word is the command.
+std::size_t command_index(const std::vector<std::string>& args) {
+    static const std::set<std::string> kWithValue = {"--conf-dir", "--plugin-dir", "--cache-dir"};
+    std::size_t i = 0;
+    while (i < args.size() && args[i].size() > 1 && args[i][0] == '-' && args[i] != "--") {
+        i += kWithValue.count(args[i]) != 0 ? 2 : 1;
+    }
+    return i;
+}
+
+int run(const std::vector<std::string>& args, std::string& context) {
+    Invocation inv{"", {}, {}, std::cout};
+    auto globals = global_options(inv.globals);
+    po::options_description top;
+    top.add_options()("help,h", "show this help")("version", "show the version");
+    top.add(globals);
+    std::size_t cmd = std::min(command_index(args), args.size());
+    po::variables_map vm;
+    try {
+        std::vector<std::string> head(args.begin(), args.begin() + static_cast<long>(cmd));
+        po::store(po::command_line_parser(head).options(top).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw UsageError(e.what());
+    }
+    if (vm.count("help") != 0) {
+        print_usage(std::cout, globals);
+        return 0;
+    }
+    if (vm.count("version") != 0) {
+        std::cout << "sdnet " << SDNET_VERSION << "\n";
+        return 0;
+    }
+    if (cmd == args.size()) {
+        throw UsageError("missing command");
+    }
+    inv.name = args[cmd];
+    inv.args.assign(args.begin() + static_cast<long>(cmd) + 1, args.end());
+    for (const auto& c : subcommands()) {
+        if (c.name == inv.name) {
+            context = "sdnet " + inv.name;
+            return c.run(inv);
+        }
+    }
+    throw UsageError("unknown command \"" + inv.name + "\"");
+}
+
+}  // namespace
+}  // namespace sdnet
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    std::string context = "sdnet";
+    try {
+        return sdnet::run(args, context);
+    } catch (const sdnet::UsageError& e) {
+        std::cerr << context << ": " << libcni::one_line(e.what()) << " (see '" << context
+                  << " --help')\n";
+        return sdnet::kExitUsage;
+    } catch (const std::exception& e) {
+        std::cerr << context << ": " << libcni::one_line(e.what()) << "\n";
+        return sdnet::kExitFailure;
+    }
+}

@@ -1,0 +1,264 @@
+// sdnet against real plugins in the fixture's private network and mount namespaces: /run/netns,
+// /var/lib/cni and /run/cni are private tmpfs, so the default cache and lease locations are
+// exercised without touching the machine. Each test runs once with our plugins (from the build
+// tree) and once with the reference plugins (Debian's containernetworking-plugins, /usr/lib/cni),
+// skipping a set whose plugins are not there.
+#include "netlib/netns.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include "netlib/addr.hpp"
+#include "netlib/link.hpp"
+#include "netlib/route_socket.hpp"
+#include "runtime/libcni/attachment_id.hpp"
+#include "runtime/libcni/cache.hpp"
+#include "tests/sdnet/support.hpp"
+#include "tests/support/netns_fixture.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using sdnet_test::Outcome;
+using sdnet_test::read_file;
+using sdnet_test::TempDir;
+using sdnet_test::write_file;
+
+struct PluginSet {
+    std::string name;
+    std::string dir;
+};
+
+// For gtest's test names and messages (instead of a byte dump).
+void PrintTo(const PluginSet& p, std::ostream* os) {
+    *os << p.name << " (" << p.dir << ")";
+}
+
+const char* kBridgeList = R"({"cniVersion":"1.0.0","name":"br","plugins":[{"type":"bridge",
+  "bridge":"sdt0","isGateway":true,"ipam":{"type":"host-local",
+  "ranges":[[{"subnet":"10.77.0.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}]}}]})";
+
+const fs::path kLeases = "/var/lib/cni/networks/br";
+
+class SdnetNetns : public sdnet::test::NetnsTest, public ::testing::WithParamInterface<PluginSet> {
+protected:
+    TempDir tmp_;
+    fs::path conf_ = tmp_ / "net.d";
+    std::string plugin_path_ = GetParam().dir;
+
+    void SetUp() override {
+        NetnsTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
+        }
+        write_file(conf_ / "10-br.conflist", kBridgeList);
+        write_file(conf_ / "00-loopback.conflist",
+                   read_file(fs::path{SDNET_SOURCE_DIR} / "conf/00-loopback.conflist"));
+    }
+
+    // Skips the test unless every plugin is in the set's directory.
+    bool have(std::initializer_list<const char*> plugins) const {
+        for (const char* p : plugins) {
+            if (::access((fs::path{GetParam().dir} / p).c_str(), X_OK) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    Outcome sdnet(std::vector<std::string> args) const {
+        args.insert(args.begin(),
+                    {SDNET_EXE, "--conf-dir", conf_.string(), "--plugin-dir", plugin_path_});
+        return sdnet_test::run_process(args);
+    }
+
+    static std::optional<netlib::LinkInfo> link_in(const std::string& netns,
+                                                   const std::string& name) {
+        auto sock = netlib::RouteSocket::open_in(netlib::Netns::open(netns));
+        return netlib::find_link(sock, name);
+    }
+
+    static std::vector<std::string> addresses_in(const std::string& netns,
+                                                 const std::string& name) {
+        auto sock = netlib::RouteSocket::open_in(netlib::Netns::open(netns));
+        std::vector<std::string> out;
+        if (auto l = netlib::find_link(sock, name)) {
+            for (const auto& a : netlib::list_addresses(sock, l->index, netlib::Family::V4)) {
+                out.push_back(a.to_string());
+            }
+        }
+        return out;
+    }
+
+    // host-local's reservations: one file per IP in its data dir.
+    static std::vector<std::string> leases() {
+        std::vector<std::string> out;
+        std::error_code ec;
+        for (fs::directory_iterator it(kLeases, ec), end; !ec && it != end; it.increment(ec)) {
+            auto name = it->path().filename().string();
+            if (netlib::IpAddr::try_parse(name)) {
+                out.push_back(name);
+            }
+        }
+        return out;
+    }
+
+    static fs::path cache_file(const std::string& net, const std::string& netns,
+                               const std::string& ifname) {
+        return libcni::ResultCache("/var/lib/cni")
+            .path_for(net, libcni::derive_container_id(netns), ifname);
+    }
+};
+
+#define REQUIRE_PLUGINS(...)                                                               \
+    do {                                                                                   \
+        if (!have({__VA_ARGS__})) {                                                        \
+            GTEST_SKIP() << GetParam().name << " plugins not found in " << GetParam().dir; \
+        }                                                                                  \
+    } while (0)
+
+unsigned mode_of(const fs::path& p) {
+    struct stat st {};
+
+    return ::stat(p.c_str(), &st) == 0 ? st.st_mode & 07777 : 0;
+}
+
+TEST_P(SdnetNetns, LoopbackAttachCheckDetachAndTheCacheFile) {
+    REQUIRE_PLUGINS("loopback");
+    auto ns = make_netns("lo");
+    ASSERT_FALSE(link_in(ns.path, "lo")->up);
+    auto r = sdnet({"attach", "lo", ns.name, "--ifname", "lo", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(link_in(ns.path, "lo")->up);
+
+    // The cache entry, field by field, as libcni writes it (libcni/api.go cachedInfo).
+    auto file = cache_file("lo", ns.path, "lo");
+    EXPECT_EQ(file.parent_path(), "/var/lib/cni/results");
+    EXPECT_EQ(mode_of(file), 0600u);
+    EXPECT_EQ(mode_of(file.parent_path()), 0700u);
+    json j = json::parse(read_file(file));
+    EXPECT_EQ(j["kind"], "cniCacheV1");
+    EXPECT_EQ(j["containerId"], libcni::derive_container_id(ns.path));
+    EXPECT_EQ(libcni::base64_decode(j["config"].get<std::string>()),
+              read_file(conf_ / "00-loopback.conflist"));
+    EXPECT_EQ(j["ifName"], "lo");
+    EXPECT_EQ(j["networkName"], "lo");
+    EXPECT_EQ(j["netns"], ns.path);
+    EXPECT_FALSE(j.contains("cniArgs"));         // omitempty, as Go writes it
+    EXPECT_FALSE(j.contains("capabilityArgs"));  // omitempty
+    EXPECT_EQ(j["result"], json::parse(r.out));
+    EXPECT_EQ(j.size(), 7u);
+
+    r = sdnet({"check", "lo", ns.name, "--ifname", "lo"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    r = sdnet({"detach", "lo", ns.name, "--ifname", "lo"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_FALSE(link_in(ns.path, "lo")->up);
+    EXPECT_FALSE(fs::exists(file));
+}
+
+TEST_P(SdnetNetns, BridgeAttachCheckShowDetach) {
+    REQUIRE_PLUGINS("bridge", "host-local");
+    auto ns = make_netns("ctr");
+    auto r = sdnet({"attach", "br", ns.path});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("10.77.0.2/24  gateway 10.77.0.1"), std::string::npos) << r.out;
+    EXPECT_EQ(addresses_in(ns.path, "eth0"), std::vector<std::string>{"10.77.0.2/24"});
+    EXPECT_EQ(leases(), std::vector<std::string>{"10.77.0.2"});
+    auto sock = netlib::RouteSocket::open();
+    auto bridge = netlib::find_link(sock, "sdt0");
+    ASSERT_TRUE(bridge);
+    EXPECT_EQ(bridge->kind, "bridge");
+
+    r = sdnet({"show", "br", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto shown = json::parse(r.out).at(0);
+    EXPECT_EQ(shown["bridges"][0]["name"], "sdt0");
+    EXPECT_EQ(shown["bridges"][0]["addresses"][0], "10.77.0.1/24");
+    auto attachment = shown["attachments"][0];
+    EXPECT_EQ(attachment["netns"], ns.path);
+    EXPECT_EQ(attachment["interface"]["addresses"][0], "10.77.0.2/24");
+    EXPECT_EQ(attachment["hostInterface"]["master"], bridge->index);
+    EXPECT_EQ(attachment["hostInterface"]["kind"], "veth");
+    r = sdnet({"show"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("bridge sdt0"), std::string::npos) << r.out;
+    EXPECT_EQ(sdnet({"show", "--dot"}).status, 0);
+
+    r = sdnet({"check", "br", ns.path});
+    EXPECT_EQ(r.status, 0) << r.err;
+    r = sdnet({"detach", "br", ns.path});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_FALSE(link_in(ns.path, "eth0"));
+    EXPECT_TRUE(leases().empty());
+    EXPECT_FALSE(fs::exists(cache_file("br", ns.path, "eth0")));
+}
+
+TEST_P(SdnetNetns, GcReleasesTheAttachmentOfAVanishedNetns) {
+    REQUIRE_PLUGINS("bridge", "host-local");
+    auto live = make_netns("live");
+    auto gone = make_netns("gone");
+    ASSERT_EQ(sdnet({"attach", "br", live.path}).status, 0);
+    auto r = sdnet({"attach", "br", gone.path});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(leases().size(), 2u);
+    { auto drop = std::move(gone.ns); }
+    ASSERT_TRUE(netlib::remove_named_netns(gone.name));
+
+    r = sdnet({"gc", "br", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto j = json::parse(r.out);
+    ASSERT_EQ(j["deleted"].size(), 1u);
+    EXPECT_EQ(j["deleted"][0]["netns"], gone.path);
+    EXPECT_EQ(j["kept"][0]["netns"], live.path);
+    EXPECT_EQ(leases(), std::vector<std::string>{"10.77.0.2"});
+    EXPECT_FALSE(fs::exists(cache_file("br", gone.path, "eth0")));
+    EXPECT_TRUE(fs::exists(cache_file("br", live.path, "eth0")));
+}
+
+TEST_P(SdnetNetns, DetachWithCorruptCacheStillReleasesEverything) {
+    REQUIRE_PLUGINS("bridge", "host-local");
+    auto ns = make_netns("ctr");
+    ASSERT_EQ(sdnet({"attach", "br", ns.path}).status, 0);
+    write_file(cache_file("br", ns.path, "eth0"), "{\"kind\": \"cniCacheV1\", garbage");
+    auto r = sdnet({"detach", "br", ns.path});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_FALSE(link_in(ns.path, "eth0"));
+    EXPECT_TRUE(leases().empty());
+    EXPECT_FALSE(fs::exists(cache_file("br", ns.path, "eth0")));
+}
+
+TEST_P(SdnetNetns, FailingPluginInTheChainIsRolledBack) {
+    REQUIRE_PLUGINS("bridge", "host-local");
+    write_file(tmp_ / "bin/failer",
+               "#!/bin/sh\n"
+               "if [ \"$CNI_COMMAND\" = VERSION ]; then\n"
+               "  echo '{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"1.0.0\"]}'\n"
+               "fi\n"
+               "[ \"$CNI_COMMAND\" = ADD ] || exit 0\n"
+               "echo '{\"code\":100,\"msg\":\"failer always fails\"}'\n"
+               "exit 1\n",
+               fs::perms{0755});
+    write_file(conf_ / "20-failing.conflist",
+               R"({"cniVersion":"1.0.0","name":"failing","plugins":[)" +
+                   json::parse(kBridgeList)["plugins"][0].dump() + R"(,{"type":"failer"}]})");
+    plugin_path_ = (tmp_ / "bin").string() + ":" + GetParam().dir;
+    auto ns = make_netns("ctr");
+    auto r = sdnet({"attach", "failing", ns.path});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.err_lines(), 1u) << r.err;
+    EXPECT_NE(r.err.find("plugin \"failer\" failed (ADD): failer always fails"), std::string::npos)
+        << r.err;
+    EXPECT_FALSE(link_in(ns.path, "eth0"));  // the bridge plugin got DEL
+    EXPECT_TRUE(leases().empty());
+    EXPECT_FALSE(fs::exists(cache_file("failing", ns.path, "eth0")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Plugins, SdnetNetns,
+                         ::testing::Values(PluginSet{"sdnet", SDNET_BUILD_DIR "/cni"},
+                                           PluginSet{"reference", "/usr/lib/cni"}),
+                         [](const auto& param_info) { return param_info.param.name; });
+
+}  // namespace
