@@ -51,12 +51,25 @@ std::string conf_json(bool masq) {
            R"(,"hairpinMode":true,"ipam":{"type":"host-local","ranges":[[{"subnet":"10.200.0.0/16"}]]}})";
 }
 
-double call(const Plugin& p, cni::Command cmd, const std::string& id, const std::string& conf) {
+// Runs one plugin call and returns its wall time. `result` receives an ADD's output; a DEL is
+// sent the ADD's result as prevResult, as a runtime does from its cache.
+double call(const Plugin& p, cni::Command cmd, const std::string& id, const std::string& conf,
+            nlohmann::json* result = nullptr) {
     cni::PluginEnv env{cmd, id, "/run/netns/" + id, "eth0", "", p.dir};
     auto envp = cni::plugin_environment(env);
+    std::string input = conf;
+    if (cmd == cni::Command::Del && result != nullptr) {
+        auto j = nlohmann::json::parse(conf);
+        j["prevResult"] = *result;
+        input = j.dump();
+    }
     auto t0 = Clock::now();
-    cni::exec_plugin(p.dir + "/bridge", envp, conf);
-    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    auto out = cni::exec_plugin(p.dir + "/bridge", envp, input);
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    if (cmd == cni::Command::Add && result != nullptr) {
+        *result = out;
+    }
+    return ms;
 }
 
 void enter_private_namespaces() {
@@ -83,8 +96,9 @@ void run_cycles(const std::vector<Plugin>& plugins, int cycles, bool masq,
         for (std::size_t p = 0; p < plugins.size(); ++p) {
             std::string id = "cyc" + std::to_string(p) + "-" + std::to_string(i);
             (void)netlib::create_named_netns(id);
-            out[p].add.push_back(call(plugins[p], cni::Command::Add, id, conf));
-            out[p].del.push_back(call(plugins[p], cni::Command::Del, id, conf));
+            nlohmann::json result;
+            out[p].add.push_back(call(plugins[p], cni::Command::Add, id, conf, &result));
+            out[p].del.push_back(call(plugins[p], cni::Command::Del, id, conf, &result));
             netlib::remove_named_netns(id);
         }
     }
@@ -126,8 +140,9 @@ Stats add_with_attached(const Plugin& p, int attached, int samples, int& next_id
     for (int i = 0; i < samples; ++i) {
         std::string id = "probe" + std::to_string(next_id++);
         (void)netlib::create_named_netns(id);
-        ms.push_back(call(p, cni::Command::Add, id, conf));
-        call(p, cni::Command::Del, id, conf);
+        nlohmann::json result;
+        ms.push_back(call(p, cni::Command::Add, id, conf, &result));
+        call(p, cni::Command::Del, id, conf, &result);
         netlib::remove_named_netns(id);
     }
     for (const auto& id : kept) {
