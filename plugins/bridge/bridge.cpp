@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <exception>
+#include <optional>
 
 #include "netlib/addr.hpp"
 #include "netlib/error.hpp"
@@ -111,10 +112,18 @@ cni::Result add(const cni::Request& req) {
 void del(const cni::Request& req) {
     Config cfg = Config::parse(req);
     BestEffort steps;
+    // nftables state goes first, before the addresses are released (so that a concurrent ADD
+    // handed the same address cannot lose its fresh element to this DEL) and before the veth:
+    // the kernel frees a deleted element after an RCU grace period, and closing the netfilter
+    // socket waits for that. Holding the socket open across the veth delete, which waits for
+    // grace periods of its own, lets the two waits overlap instead of adding up.
+    std::optional<netlib::NftSocket> nft;
+    steps.run([&] {
+        nft.emplace();
+        remove_nft_state(*nft, req, cfg);
+    });
     steps.run([&] { remove_veth_pair(req, cfg); });
-    // nftables state goes before the addresses are released, so that a concurrent ADD that
-    // is handed the same address cannot lose its fresh masquerade element to this DEL.
-    steps.run([&] { remove_nft_state(req, cfg); });
+    nft.reset();
     if (cfg.has_ipam) {
         steps.run([&] { plugin::ipam_del(req); });
     }

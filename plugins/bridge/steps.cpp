@@ -282,14 +282,14 @@ void remove_veth_pair(const cni::Request& req, const Config& cfg) {
     }
 }
 
-void remove_nft_state(const cni::Request& req, const Config& cfg) {
+void remove_nft_state(netlib::NftSocket& nft, const cni::Request& req, const Config& cfg) {
     (void)cfg;  // DEL also cleans state when the config changed since ADD
     // With prevResult the elements are deleted by key (cost independent of the number of
     // containers); without it, by matching the owner over all elements.
     cni::Result prev = req.conf.prev_result.value_or(cni::Result{});
-    netlib::masq_del(masq_of(req, prev));
-    netlib::macspoof_del(
-        netlib::MacspoofAttachment{req.conf.name, req.env.container_id, req.env.ifname, {}, {}});
+    netlib::masq_del(nft, masq_of(req, prev));
+    netlib::macspoof_del(nft, netlib::MacspoofAttachment{
+                                  req.conf.name, req.env.container_id, req.env.ifname, {}, {}});
 }
 
 }  // namespace bridge

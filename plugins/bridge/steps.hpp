@@ -2,6 +2,7 @@
 
 #include "netlib/link.hpp"
 #include "netlib/netns.hpp"
+#include "netlib/nft.hpp"
 #include "netlib/route_socket.hpp"
 #include "plugins/bridge/config.hpp"
 #include "plugins/cni/rollback.hpp"
@@ -41,6 +42,6 @@ void add_nft_state(const cni::Request& req, const Config& cfg, const Attachment&
 void wait_port_forwarding(int port_index);
 
 void remove_veth_pair(const cni::Request& req, const Config& cfg);
-void remove_nft_state(const cni::Request& req, const Config& cfg);
+void remove_nft_state(netlib::NftSocket& nft, const cni::Request& req, const Config& cfg);
 
 }  // namespace bridge
