@@ -46,6 +46,10 @@ public:
     static CniArgs parse(std::string_view text);
 
     std::optional<std::string> get(std::string_view key) const;
+
+    // Every pair, in order.
+    const std::vector<std::pair<std::string, std::string>>& pairs() const { return pairs_; }
+
     // Throws cni::Error(InvalidEnv) listing keys outside `known` (IgnoreUnknown is always known)
     // unless IgnoreUnknown is 1/true.
     void check_known(std::initializer_list<std::string_view> known) const;

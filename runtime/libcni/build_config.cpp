@@ -1,5 +1,7 @@
 // Plugin stdin construction (libcni buildOneConfig / injectRuntimeConfig / InjectConf) and
 // CNI_ARGS text.
+#include "plugins/cni/env.hpp"
+#include "plugins/cni/error.hpp"
 #include "runtime/libcni/error.hpp"
 #include "runtime/libcni/runtime.hpp"
 
@@ -63,22 +65,11 @@ std::string format_cni_args(const CniArgs& args) {
 }
 
 CniArgs parse_cni_args(std::string_view text) {
-    CniArgs out;
-    while (!text.empty()) {
-        auto end = text.find(';');
-        auto pair = text.substr(0, end);
-        text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
-        if (pair.empty()) {
-            continue;
-        }
-        auto eq = pair.find('=');
-        if (eq == std::string_view::npos || eq == 0) {
-            throw ArgumentError("invalid CNI_ARGS pair \"" + std::string{pair} +
-                                "\" (expected KEY=VALUE)");
-        }
-        out.emplace_back(pair.substr(0, eq), pair.substr(eq + 1));
+    try {
+        return cni::CniArgs::parse(text).pairs();
+    } catch (const cni::Error& e) {
+        throw ArgumentError(std::string{e.what()} + " (" + e.details() + ")");
     }
-    return out;
 }
 
 }  // namespace libcni
