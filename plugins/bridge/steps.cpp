@@ -261,7 +261,6 @@ void wait_port_forwarding(int port_index) {
 }
 
 void remove_veth_pair(const cni::Request& req, const Config& cfg) {
-    (void)cfg;
     if (!req.env.netns.empty()) {
         if (auto netns = netlib::Netns::try_open(req.env.netns)) {
             auto ctr = netlib::RouteSocket::open_in(*netns);
