@@ -34,7 +34,7 @@ void on_addr(nl_msg* msg, int ifindex, std::optional<Family> family, std::vector
     const auto* ifa = static_cast<const ifaddrmsg*>(nlmsg_data(hdr));
     nlattr* tb[IFA_MAX + 1] = {};
     // Also filtered here: kernels without strict checking ignore the index in the request.
-    if (static_cast<int>(ifa->ifa_index) != ifindex ||
+    if ((ifindex != 0 && static_cast<int>(ifa->ifa_index) != ifindex) ||
         nlmsg_parse(hdr, sizeof(ifaddrmsg), tb, IFA_MAX, nullptr) < 0) {
         return;
     }

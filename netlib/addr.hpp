@@ -23,7 +23,8 @@ struct AddrFlags {
 void add_address(RouteSocket& sock, int ifindex, const IpNet& addr, AddrFlags flags = {});
 // RTM_DELADDR; false when the address was not there.
 bool remove_address(RouteSocket& sock, int ifindex, const IpNet& addr);
-// Addresses of one link (the kernel filters the dump by index), optionally of one family.
+// Addresses of one link (the kernel filters the dump by index), or of every link for ifindex 0,
+// optionally of one family.
 // IPv6 link-local (fe80::/10) addresses are included: callers filter.
 [[nodiscard]] std::vector<IpNet> list_addresses(RouteSocket& sock, int ifindex,
                                                 std::optional<Family> family = std::nullopt);

@@ -167,9 +167,23 @@ void fill(nftnl_expr* e, const NftNatExpr& x) {
     }
 }
 
+void fill(nftnl_expr* e, const NftCtExpr& x) {
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY,
+                       x.key == NftCtKey::State ? NFT_CT_STATE : NFT_CT_STATUS);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, reg(x.dreg));
+}
+
+void fill(nftnl_expr* e, const NftFibExpr& x) {
+    nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS,
+                       x.field == NftAddrField::Dst ? NFTA_FIB_F_DADDR : NFTA_FIB_F_SADDR);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, reg(x.dreg));
+}
+
 const char* expr_name(const NftExpr& expr) noexcept {
-    constexpr const char* kNames[] = {"meta",      "payload",   "cmp",  "bitwise", "lookup",
-                                      "immediate", "immediate", "masq", "counter", "nat"};
+    constexpr const char* kNames[] = {"meta",    "payload",   "cmp",       "bitwise",
+                                      "lookup",  "immediate", "immediate", "masq",
+                                      "counter", "nat",       "ct",        "fib"};
     static_assert(std::size(kNames) == std::variant_size_v<NftExpr>);
     return kNames[expr.index()];
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 namespace netlib {
@@ -21,6 +22,13 @@ NftBytes prefix_mask(int prefix, std::size_t len) {
         mask[i] = static_cast<std::uint8_t>(0xff00U >> bits);
     }
     return mask;
+}
+
+// A 32-bit value as the kernel keeps meta, ct and fib results: host byte order.
+NftBytes host_bytes(std::uint32_t value) {
+    NftBytes out(sizeof value);
+    std::memcpy(out.data(), &value, sizeof value);
+    return out;
 }
 
 std::string hex(std::span<const std::uint8_t> bytes) {
@@ -244,6 +252,23 @@ NftRule& NftRule::vmap(std::string_view set, NftReg reg) {
 
 NftRule& NftRule::map(std::string_view set, NftReg sreg, NftReg dreg) {
     return add(NftLookupExpr{std::string(set), sreg, false, dreg});
+}
+
+NftRule& NftRule::match_ifname(NftMetaKey key, std::string_view ifname, NftCmpOp op) {
+    load_meta(key, NftReg::R1);
+    return add(NftCmpExpr{NftReg::R1, op, nft_key_ifname(ifname)});
+}
+
+NftRule& NftRule::match_fib_daddr_local() {
+    constexpr std::uint32_t kRtnLocal = 2;  // RTN_LOCAL
+    add(NftFibExpr{NftAddrField::Dst, NftReg::R1});
+    return add(NftCmpExpr{NftReg::R1, NftCmpOp::Eq, host_bytes(kRtnLocal)});
+}
+
+NftRule& NftRule::match_ct_status(std::uint32_t bits) {
+    add(NftCtExpr{NftCtKey::Status, NftReg::R1});
+    add(NftBitwiseExpr{NftReg::R1, host_bytes(bits), host_bytes(0)});
+    return add(NftCmpExpr{NftReg::R1, NftCmpOp::Neq, host_bytes(0)});
 }
 
 NftRule& NftRule::masquerade() {

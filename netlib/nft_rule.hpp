@@ -142,6 +142,8 @@ constexpr NftReg nft_reg32(unsigned index) noexcept {
     return static_cast<NftReg>(8 + index);
 }
 
+enum class NftAddrField : std::uint8_t { Src, Dst };
+
 enum class NftPayloadBase : std::uint8_t { LinkLayer, Network, Transport };
 enum class NftMetaKey : std::uint8_t { Nfproto, L4proto, Iifname, Oifname, Iif, Oif, Mark };
 enum class NftCmpOp : std::uint8_t { Eq, Neq, Lt, Lte, Gt, Gte };
@@ -192,6 +194,22 @@ struct NftMasqExpr {};
 
 struct NftCounterExpr {};
 
+// A conntrack key of the packet's connection ("ct state", "ct status") into `dreg`: 4 bytes in
+// host byte order, the kernel's IP_CT_* / IPS_* bits.
+enum class NftCtKey : std::uint8_t { State, Status };
+
+struct NftCtExpr {
+    NftCtKey key;
+    NftReg dreg;
+};
+
+// A FIB lookup of the packet's source or destination address ("fib daddr type"): the route
+// type (RTN_LOCAL, RTN_UNICAST, ...) as 4 bytes in host byte order into `dreg`.
+struct NftFibExpr {
+    NftAddrField field;
+    NftReg dreg;
+};
+
 // DNAT/SNAT to the address (and port) held in registers.
 struct NftNatExpr {
     bool dnat = true;
@@ -200,11 +218,9 @@ struct NftNatExpr {
     std::optional<NftReg> port;
 };
 
-using NftExpr =
-    std::variant<NftMetaExpr, NftPayloadExpr, NftCmpExpr, NftBitwiseExpr, NftLookupExpr,
-                 NftImmediateExpr, NftVerdictExpr, NftMasqExpr, NftCounterExpr, NftNatExpr>;
-
-enum class NftAddrField : std::uint8_t { Src, Dst };
+using NftExpr = std::variant<NftMetaExpr, NftPayloadExpr, NftCmpExpr, NftBitwiseExpr, NftLookupExpr,
+                             NftImmediateExpr, NftVerdictExpr, NftMasqExpr, NftCounterExpr,
+                             NftNatExpr, NftCtExpr, NftFibExpr>;
 
 // A rule under construction: a chain, a list of expressions and an optional comment. The
 // helpers append the expressions nft would generate for the matching nft syntax, noted on each.
@@ -234,6 +250,12 @@ public:
     NftRule& vmap(std::string_view set, NftReg reg);
     // "map @set" on `sreg`, the value into `dreg`; no match ends the rule.
     NftRule& map(std::string_view set, NftReg sreg, NftReg dreg);
+    // "meta iifname eth0" (op Eq) or "meta iifname != eth0"; `key` is Iifname or Oifname. Uses R1.
+    NftRule& match_ifname(NftMetaKey key, std::string_view ifname, NftCmpOp op);
+    // "fib daddr type local": the destination is an address of this host. Uses R1.
+    NftRule& match_fib_daddr_local();
+    // "ct status dnat" for bits = IPS_DST_NAT: any of `bits` is set. Uses R1.
+    NftRule& match_ct_status(std::uint32_t bits);
     NftRule& masquerade();
     NftRule& verdict(NftVerdict verdict);
 

@@ -175,4 +175,28 @@ std::vector<RouteSpec> list_routes(RouteSocket& sock, std::optional<Family> fami
     return out;
 }
 
+std::optional<int> route_output_ifindex(RouteSocket& sock, const IpAddr& dst) {
+    rtmsg hdr{};
+    hdr.rtm_family = static_cast<unsigned char>(to_af(dst.family()));
+    hdr.rtm_dst_len = static_cast<unsigned char>(dst.bit_len());
+    detail::MsgPtr msg = detail::new_msg(RTM_GETROUTE, 0, hdr);
+    detail::put_addr(msg.get(), RTA_DST, dst);
+    std::optional<int> oif;
+    int err = detail::try_request(sock, msg.get(), [&](nl_msg* reply) {
+        nlmsghdr* h = nlmsg_hdr(reply);
+        nlattr* tb[RTA_MAX + 1] = {};
+        if (h->nlmsg_type == RTM_NEWROUTE &&
+            nlmsg_parse(h, sizeof(rtmsg), tb, RTA_MAX, nullptr) >= 0 && tb[RTA_OIF] != nullptr) {
+            oif = static_cast<int>(nla_get_u32(tb[RTA_OIF]));
+        }
+    });
+    if (err == ENETUNREACH || err == EHOSTUNREACH || err == ESRCH) {
+        return std::nullopt;
+    }
+    if (err != 0) {
+        detail::fail(sock, err, "RTM_GETROUTE", dst.to_string());
+    }
+    return oif;
+}
+
 }  // namespace netlib

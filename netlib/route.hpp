@@ -39,4 +39,8 @@ bool remove_route(RouteSocket& sock, const RouteSpec& spec);
                                                  std::optional<Family> family = std::nullopt,
                                                  std::optional<int> table = std::nullopt);
 
+// The interface the main routing decision sends packets for `dst` out of (RTM_GETROUTE, one
+// request, no dump); nullopt when there is no route (ENETUNREACH and the like).
+[[nodiscard]] std::optional<int> route_output_ifindex(RouteSocket& sock, const IpAddr& dst);
+
 }  // namespace netlib
