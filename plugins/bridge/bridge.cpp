@@ -33,12 +33,13 @@ netlib::Netns open_container_netns(const std::string& path) {
     }
 }
 
-cni::Result allocate(const cni::Request& req, const Config& cfg, cni::Rollback& undo) {
-    if (!cfg.has_ipam) {
+// Waits for the IPAM ADD started at the beginning of add() and fills in what the result needs.
+cni::Result allocated(std::optional<plugin::PendingIpamAdd>& pending, const Config& cfg,
+                      cni::Rollback& undo) {
+    if (!pending) {
         return {};
     }
-    cni::Result r = plugin::ipam_add(req);
-    undo.add([&req] { plugin::ipam_del(req); });
+    cni::Result r = pending->take(undo);
     if (r.ips.empty()) {
         throw cni::Error(cni::Code::Internal, "IPAM plugin returned no IP addresses");
     }
@@ -93,12 +94,18 @@ cni::Result add(const cni::Request& req) {
     netlib::Netns netns = open_container_netns(req.env.netns);
     auto host = netlib::RouteSocket::open();
     auto ctr = netlib::RouteSocket::open_in(netns);
+    // Declared before `undo`, so that a failed ADD releases the addresses after the links are
+    // gone.
+    std::optional<plugin::PendingIpamAdd> pending;
+    if (cfg.has_ipam) {
+        pending.emplace(req);
+    }
     cni::Rollback undo;
 
-    cni::Result ipam = allocate(req, cfg, undo);
     Attachment att;
     att.bridge = ensure_bridge(host, cfg);
     create_veth_pair(host, ctr, netns, req, cfg, att, undo);
+    cni::Result ipam = allocated(pending, cfg, undo);
     configure_container(ctr, netns, req, cfg, att.container.index, ipam);
     if (cfg.is_gateway) {
         configure_gateway(host, cfg, att.bridge.index, ipam);

@@ -1,6 +1,7 @@
 #include "plugins/common/ipam_client.hpp"
 
 #include <climits>
+#include <iostream>
 #include <string>
 
 #include <unistd.h>
@@ -61,6 +62,31 @@ void ipam_gc(const cni::Request& req) {
 
 void ipam_status(const cni::Request& req) {
     in_process(req) ? ipam::host_local_status(req) : cni::delegate(cni::Command::Status, req);
+}
+
+PendingIpamAdd::PendingIpamAdd(const cni::Request& req)
+    : req_(req), result_(std::async(std::launch::async, [&req] { return ipam_add(req); })) {}
+
+PendingIpamAdd::~PendingIpamAdd() {
+    if (!result_.valid()) {
+        return;
+    }
+    try {
+        result_.get();
+    } catch (...) {
+        return;  // nothing was reserved
+    }
+    try {
+        ipam_del(req_);
+    } catch (const std::exception& e) {
+        std::cerr << "rollback step failed: " << e.what() << '\n';
+    }
+}
+
+cni::Result PendingIpamAdd::take(cni::Rollback& undo) {
+    cni::Result r = result_.get();
+    undo.add([&req = req_] { ipam_del(req); });
+    return r;
 }
 
 }  // namespace plugin

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <future>
+
+#include "plugins/cni/rollback.hpp"
 #include "plugins/cni/skel.hpp"
 #include "plugins/cni/types.hpp"
 
@@ -14,5 +17,27 @@ void ipam_del(const cni::Request& req);
 void ipam_check(const cni::Request& req);
 void ipam_gc(const cni::Request& req);
 void ipam_status(const cni::Request& req);
+
+// An IPAM ADD running on its own thread while the plugin sets up links: the two are independent
+// and cost about the same (file locking and writes vs. the kernel's device setup), so an ADD pays
+// for the longer of the two instead of their sum. Threads keep their own network namespace, so
+// the allocation (or the delegated IPAM process) stays in the runtime's netns whatever the plugin
+// thread enters.
+class PendingIpamAdd {
+public:
+    explicit PendingIpamAdd(const cni::Request& req);
+    PendingIpamAdd(const PendingIpamAdd&) = delete;
+    PendingIpamAdd& operator=(const PendingIpamAdd&) = delete;
+    // If take() was never called (the ADD failed first), waits for the allocation and releases
+    // whatever it reserved.
+    ~PendingIpamAdd();
+
+    // Waits for the result; rethrows the IPAM error. On success registers the release in `undo`.
+    cni::Result take(cni::Rollback& undo);
+
+private:
+    const cni::Request& req_;
+    std::future<cni::Result> result_;
+};
 
 }  // namespace plugin
