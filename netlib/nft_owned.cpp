@@ -32,6 +32,7 @@ enum class Action : std::uint8_t { Add, Replace, Skip };
 struct EnsurePlan {
     const NftSkeleton& skeleton;
     std::span<const NftSetElem> want;
+    const NftOnTaken& on_taken;
     bool bootstrap = false;
     std::vector<bool> chain_exists;
     std::vector<Action> action;
@@ -39,9 +40,10 @@ struct EnsurePlan {
     // Message indexes of the current batch.
     std::vector<std::size_t> chain_msg, shared_msg, add_msg, del_msg;
 
-    EnsurePlan(const NftSkeleton& s, std::span<const NftSetElem> w)
+    EnsurePlan(const NftSkeleton& s, std::span<const NftSetElem> w, const NftOnTaken& t)
         : skeleton(s),
           want(w),
+          on_taken(t),
           chain_exists(s.chains.size(), false),
           action(w.size(), Action::Add),
           result(w.size(), NftEnsured::Added) {}
@@ -104,6 +106,9 @@ void EnsurePlan::inspect(NftSocket& sock, std::size_t i) {
         action[i] = Action::Skip;
         result[i] = NftEnsured::Unchanged;
     } else {
+        if (on_taken) {
+            on_taken(w, *cur);
+        }
         action[i] = Action::Replace;
         result[i] = NftEnsured::Replaced;
     }
@@ -217,8 +222,9 @@ std::string NftOwner::to_string() const {
 }
 
 std::vector<NftEnsured> nft_ensure_elements(NftSocket& sock, const NftSkeleton& skeleton,
-                                            std::span<const NftSetElem> want) {
-    EnsurePlan plan(skeleton, want);
+                                            std::span<const NftSetElem> want,
+                                            const NftOnTaken& on_taken) {
+    EnsurePlan plan(skeleton, want, on_taken);
     for (int attempt = 0;; ++attempt) {
         auto batch = plan.build();
         try {

@@ -82,11 +82,18 @@ enum class NftEnsured : std::uint8_t {
     Replaced,   // an element with other data or another comment was replaced
 };
 
+// Called when the key of `want` is held by a different element (other data or another owner),
+// before that element is replaced; throwing refuses the replacement and fails the whole call
+// with nothing applied (e.g. a host port published by another container).
+using NftOnTaken = std::function<void(const NftSetElem& want, const NftElem& existing)>;
+
 // Makes every element of `want` present with exactly its data and comment, in one transaction
 // per attempt. Creates the skeleton, or whatever part of it is missing, when the kernel reports
-// it missing. Throws NftBatchError or Error; returns what happened per element.
+// it missing. Throws NftBatchError or Error (or what `on_taken` throws); returns what happened
+// per element.
 std::vector<NftEnsured> nft_ensure_elements(NftSocket& sock, const NftSkeleton& skeleton,
-                                            std::span<const NftSetElem> want);
+                                            std::span<const NftSetElem> want,
+                                            const NftOnTaken& on_taken = {});
 
 // Deletes, in one transaction, those elements with the keys of `keys` that exist and satisfy
 // `pred` (which sees the element as stored, comment included). Returns them as they were.

@@ -1,0 +1,193 @@
+#include "netlib/conntrack.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+
+#include "netlib/c_ptr.hpp"
+#include "netlib/error.hpp"
+
+namespace netlib {
+namespace {
+
+using MnlPtr = CPtr<mnl_socket, &mnl_socket_close>;
+
+// CTA_FILTER_ORIG_FLAGS bit "filter on the L4 protocol number": kernel ABI
+// (net/netfilter/nf_internals.h), not exported in the uapi headers.
+constexpr std::uint32_t kFilterProtoNum = 1U << 3;
+constexpr std::size_t kBufSize = 64 * 1024;
+
+struct Conn {
+    mnl_socket* nl;
+    std::uint32_t portid;
+    std::uint32_t seq;
+    std::vector<char> buf = std::vector<char>(kBufSize);
+};
+
+nlmsghdr* start(char* buf, std::uint16_t type, std::uint16_t flags, std::uint32_t seq,
+                Family family) {
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = static_cast<std::uint16_t>((NFNL_SUBSYS_CTNETLINK << 8) | type);
+    nlh->nlmsg_flags = static_cast<std::uint16_t>(NLM_F_REQUEST | flags);
+    nlh->nlmsg_seq = seq;
+    auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
+    nfg->nfgen_family = static_cast<std::uint8_t>(to_af(family));
+    nfg->version = NFNETLINK_V0;
+    nfg->res_id = 0;
+    return nlh;
+}
+
+// One matching entry: its original tuple and zone, copied verbatim for the DELETE request.
+struct Match {
+    std::vector<char> tuple;
+    std::vector<char> zone;
+};
+
+struct DumpState {
+    const std::set<std::uint16_t>* ports;
+    std::uint8_t l4proto;
+    std::vector<Match> matches;
+};
+
+std::vector<char> copy_attr(const nlattr* attr) {
+    const char* p = reinterpret_cast<const char*>(attr);
+    return {p, p + attr->nla_len};
+}
+
+// Fills `tb` with the attributes of `nest` (or of the message after the nfgenmsg header).
+int collect(const nlattr* attr, void* data) {
+    auto** tb = static_cast<const nlattr**>(data);
+    auto type = mnl_attr_get_type(attr);
+    if (type <= CTA_MAX) {
+        tb[type] = attr;
+    }
+    return MNL_CB_OK;
+}
+
+bool matches(const nlattr* orig, const DumpState& st) {
+    const nlattr* tuple[CTA_MAX + 1] = {};
+    mnl_attr_parse_nested(orig, collect, tuple);
+    if (tuple[CTA_TUPLE_PROTO] == nullptr) {
+        return false;
+    }
+    const nlattr* proto[CTA_MAX + 1] = {};
+    mnl_attr_parse_nested(tuple[CTA_TUPLE_PROTO], collect, proto);
+    if (proto[CTA_PROTO_NUM] == nullptr || proto[CTA_PROTO_DST_PORT] == nullptr ||
+        mnl_attr_get_u8(proto[CTA_PROTO_NUM]) != st.l4proto) {
+        return false;
+    }
+    return st.ports->contains(ntohs(mnl_attr_get_u16(proto[CTA_PROTO_DST_PORT])));
+}
+
+int on_entry(const nlmsghdr* nlh, void* data) {
+    auto* st = static_cast<DumpState*>(data);
+    const nlattr* tb[CTA_MAX + 1] = {};
+    mnl_attr_parse(nlh, sizeof(nfgenmsg), collect, tb);
+    if (tb[CTA_TUPLE_ORIG] != nullptr && matches(tb[CTA_TUPLE_ORIG], *st)) {
+        Match m{copy_attr(tb[CTA_TUPLE_ORIG]), {}};
+        if (tb[CTA_ZONE] != nullptr) {
+            m.zone = copy_attr(tb[CTA_ZONE]);
+        }
+        st->matches.push_back(std::move(m));
+    }
+    return MNL_CB_OK;
+}
+
+// Reads replies to `seq` until the dump ends or the ack arrives; returns the errno (0 = ok).
+int run(Conn& c, std::uint32_t seq, mnl_cb_t cb, void* data) {
+    for (;;) {
+        ssize_t n = mnl_socket_recvfrom(c.nl, c.buf.data(), c.buf.size());
+        if (n < 0) {
+            return errno == EAGAIN ? ETIMEDOUT : errno;
+        }
+        int rc = mnl_cb_run(c.buf.data(), static_cast<std::size_t>(n), seq, c.portid, cb, data);
+        if (rc == MNL_CB_ERROR) {
+            return errno;
+        }
+        if (rc == MNL_CB_STOP) {
+            return 0;
+        }
+    }
+}
+
+void send(Conn& c, const nlmsghdr* nlh, const char* what) {
+    check_errno(mnl_socket_sendto(c.nl, nlh, nlh->nlmsg_len), "send", what);
+}
+
+// The UDP (etc.) entries of the family, filtered by protocol in the kernel when it can.
+std::vector<Match> dump(Conn& c, Family family, std::uint8_t l4proto,
+                        const std::set<std::uint16_t>& ports) {
+    for (bool filtered : {true, false}) {
+        std::uint32_t seq = ++c.seq;
+        nlmsghdr* nlh = start(c.buf.data(), IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq, family);
+        if (filtered) {
+            nlattr* filter = mnl_attr_nest_start(nlh, CTA_FILTER);
+            mnl_attr_put_u32(nlh, CTA_FILTER_ORIG_FLAGS, kFilterProtoNum);
+            mnl_attr_put_u32(nlh, CTA_FILTER_REPLY_FLAGS, 0);
+            mnl_attr_nest_end(nlh, filter);
+            nlattr* orig = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+            nlattr* proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+            mnl_attr_put_u8(nlh, CTA_PROTO_NUM, l4proto);
+            mnl_attr_nest_end(nlh, proto);
+            mnl_attr_nest_end(nlh, orig);
+        }
+        send(c, nlh, "IPCTNL_MSG_CT_GET");
+        DumpState st{&ports, l4proto, {}};
+        int err = run(c, seq, on_entry, &st);
+        if (err == 0) {
+            return std::move(st.matches);
+        }
+        // Kernels before 5.8 know no CTA_FILTER: dump everything and filter here.
+        if (!filtered || (err != EINVAL && err != EOPNOTSUPP)) {
+            throw Error(err, "IPCTNL_MSG_CT_GET", "conntrack dump");
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+std::size_t conntrack_delete_by_dport(Family family, std::uint8_t l4proto,
+                                      const std::set<std::uint16_t>& ports) {
+    if (ports.empty()) {
+        return 0;
+    }
+    MnlPtr nl{mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC)};
+    if (!nl) {
+        throw Error(errno, "socket", "NETLINK_NETFILTER");
+    }
+    check_errno(mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID), "bind", "NETLINK_NETFILTER");
+    timeval timeout{5, 0};  // never hang a plugin on a kernel that does not answer
+    setsockopt(mnl_socket_get_fd(nl.get()), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    Conn c{nl.get(), mnl_socket_get_portid(nl.get()), 0};
+    std::size_t deleted = 0;
+    for (const auto& m : dump(c, family, l4proto, ports)) {
+        std::uint32_t seq = ++c.seq;
+        nlmsghdr* nlh = start(c.buf.data(), IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq, family);
+        for (const auto* attr : {&m.tuple, &m.zone}) {
+            if (!attr->empty()) {
+                std::memcpy(mnl_nlmsg_get_payload_tail(nlh), attr->data(), attr->size());
+                nlh->nlmsg_len += MNL_ALIGN(static_cast<std::uint32_t>(attr->size()));
+            }
+        }
+        send(c, nlh, "IPCTNL_MSG_CT_DELETE");
+        int err = run(c, seq, nullptr, nullptr);
+        if (err == 0) {
+            ++deleted;
+        } else if (err != ENOENT) {  // ENOENT: it expired meanwhile
+            throw Error(err, "IPCTNL_MSG_CT_DELETE", "conntrack entry");
+        }
+    }
+    return deleted;
+}
+
+}  // namespace netlib
