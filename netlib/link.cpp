@@ -70,6 +70,9 @@ LinkInfo to_info(rtnl_link* link) {
     info.master = rtnl_link_get_master(link);
     info.peer_index = rtnl_link_get_link(link);
     info.promisc = (flags & IFF_PROMISC) != 0;
+    info.txqlen = rtnl_link_get_txqlen(link);
+    const char* alias = rtnl_link_get_ifalias(link);
+    info.alias = alias != nullptr ? alias : "";
     return info;
 }
 

@@ -29,6 +29,8 @@ struct LinkInfo {
     int master = 0;        // IFLA_MASTER ifindex, 0 for none
     int peer_index = 0;  // IFLA_LINK: a veth's peer (index in the peer's netns), a macvlan's parent
     bool promisc = false;  // promiscuous mode requested by the user (not a bridge port's own)
+    unsigned txqlen = 0;   // IFLA_TXQLEN
+    std::string alias;     // IFLA_IFALIAS, "" when unset
 };
 
 // One RTM_GETLINK request (never a dump). nullopt when no such link exists.
@@ -86,6 +88,18 @@ struct MacvlanSpec {
 // namespace (looked up through a socket opened there when it is not sock's). Throws
 // std::invalid_argument for an unknown mode.
 [[nodiscard]] LinkInfo create_macvlan(RouteSocket& sock, const MacvlanSpec& spec);
+
+struct IfbSpec {
+    std::string name;
+    std::optional<unsigned> mtu;
+    std::optional<unsigned> txqlen;
+    std::string alias;  // IFLA_IFALIAS (at most 255 bytes), e.g. who owns the device
+    bool up = true;
+};
+
+// Creates an ifb (intermediate functional block) device, the target tc's mirred action redirects
+// traffic to so that a qdisc on the ifb can shape it. EEXIST if the name is taken. Returns it.
+[[nodiscard]] LinkInfo create_ifb(RouteSocket& sock, const IfbSpec& spec);
 
 void set_up(RouteSocket& sock, int index, bool up);
 void set_master(RouteSocket& sock, int index, int master_index);  // 0 = nomaster
