@@ -1,5 +1,6 @@
 #include "plugins/bandwidth/config.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -31,7 +32,7 @@ struct Bucket {
     double burst_bytes;
     double usec;  // time to send the bucket at the rate
     double ticks;
-    double limit;
+    double queue;  // bytes sent in the 25 ms latency at the rate
 };
 
 Bucket bucket(const Limit& l) {
@@ -39,9 +40,10 @@ Bucket bucket(const Limit& l) {
     b.rate_bytes = double(l.rate / 8);
     b.burst_bytes = double(l.burst / 8);
     b.usec = b.burst_bytes * 1e6 / b.rate_bytes;
-    b.ticks =
-        double(std::uint32_t(b.usec <= kUint32Max ? b.usec : 0)) * netlib::psched_ticks_per_usec();
-    b.limit = double(std::uint32_t(b.rate_bytes * kLatencyUsec / 1e6)) + b.burst_bytes;
+    // Truncations where the reference's Go code converts to uint32 (none may overflow:
+    // parse_limit checks the unconverted values first).
+    b.ticks = double(std::uint32_t(std::min(b.usec, kUint32Max))) * netlib::psched_ticks_per_usec();
+    b.queue = b.rate_bytes * kLatencyUsec / 1e6;
     return b;
 }
 
@@ -82,7 +84,7 @@ std::optional<Limit> parse_limit(const json& obj, const Keys& keys) {
             "the bucket takes " + std::to_string(b.usec / 1e6) + " s; at most " +
                 std::to_string(kUint32Max / netlib::psched_ticks_per_usec() / 1e6) + " s");
     }
-    if (b.limit > kUint32Max) {
+    if (b.queue + b.burst_bytes > kUint32Max) {
         throw cni::config_error(quoted(keys.rate) + " and " + quoted(keys.burst) +
                                 " give a queue limit (25 ms at the rate plus the burst) of 4 "
                                 "GiB or more");
@@ -131,7 +133,8 @@ Config Config::parse(const cni::Request& req) {
 
 netlib::TbfSpec tbf_spec(const Limit& limit) {
     Bucket b = bucket(limit);
-    return {limit.rate / 8, std::uint32_t(b.ticks), std::uint32_t(b.limit)};
+    auto queue = std::uint32_t(b.queue);
+    return {limit.rate / 8, std::uint32_t(b.ticks), queue + std::uint32_t(b.burst_bytes)};
 }
 
 std::string ifb_name(const std::string& network, const std::string& container_id) {
