@@ -1,0 +1,219 @@
+#include "tests/portmap/portmap_harness.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "netlib/netns.hpp"
+
+namespace sdnet::test {
+namespace {
+
+constexpr int kTimeoutMs = 2000;
+
+struct SockAddr {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    int family = AF_INET;
+};
+
+SockAddr sock_addr(const std::string& addr, std::uint16_t port) {
+    SockAddr a;
+    if (addr.find(':') != std::string::npos) {
+        auto* s6 = reinterpret_cast<sockaddr_in6*>(&a.ss);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        inet_pton(AF_INET6, addr.c_str(), &s6->sin6_addr);
+        a.len = sizeof(sockaddr_in6);
+        a.family = AF_INET6;
+    } else {
+        auto* s4 = reinterpret_cast<sockaddr_in*>(&a.ss);
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        inet_pton(AF_INET, addr.c_str(), &s4->sin_addr);
+        a.len = sizeof(sockaddr_in);
+    }
+    return a;
+}
+
+std::string addr_text(const sockaddr_storage& ss) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (ss.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, buf,
+                  sizeof buf);
+    } else {
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
+    }
+    return buf;
+}
+
+// A socket created inside `ns`: it stays bound to that namespace.
+netlib::Fd socket_in(const TestNetns* ns, int family, int type) {
+    auto make = [&] {
+        return netlib::Fd(::socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    };
+    if (ns == nullptr) {
+        return make();
+    }
+    netlib::NetnsGuard in{ns->ns};
+    return make();
+}
+
+bool wait_for(int fd, short events) {
+    pollfd p{fd, events, 0};
+    return ::poll(&p, 1, kTimeoutMs) == 1 && (p.revents & events) != 0;
+}
+
+bool send_all(int fd, const std::string& text) {
+    return ::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size());
+}
+
+std::string recv_some(int fd) {
+    char buf[256];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+Exchange fail(std::string why) {
+    Exchange e;
+    e.error = std::move(why);
+    return e;
+}
+
+Exchange tcp_exchange(netlib::Fd client, Server& server, const SockAddr& dst) {
+    int rc = ::connect(client.get(), reinterpret_cast<const sockaddr*>(&dst.ss), dst.len);
+    if (rc != 0 && errno != EINPROGRESS) {
+        return fail(std::string("connect: ") + std::strerror(errno));
+    }
+    if (!wait_for(server.fd.get(), POLLIN)) {
+        return fail("no connection reached server " + server.name);
+    }
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    netlib::Fd conn(::accept4(server.fd.get(), reinterpret_cast<sockaddr*>(&peer), &len,
+                              SOCK_CLOEXEC | SOCK_NONBLOCK));
+    int err = 0;
+    socklen_t errlen = sizeof err;
+    if (!conn || !wait_for(client.get(), POLLOUT) ||
+        ::getsockopt(client.get(), SOL_SOCKET, SO_ERROR, &err, &errlen) != 0 || err != 0) {
+        return fail("handshake failed");
+    }
+    if (!send_all(client.get(), "ping") || !wait_for(conn.get(), POLLIN) ||
+        recv_some(conn.get()) != "ping" || !send_all(conn.get(), server.name) ||
+        !wait_for(client.get(), POLLIN) || recv_some(client.get()) != server.name) {
+        return fail("request or reply lost");
+    }
+    return {true, addr_text(peer), {}};
+}
+
+Exchange udp_exchange(netlib::Fd client, Server& server, const SockAddr& dst) {
+    if (::sendto(client.get(), "ping", 4, 0, reinterpret_cast<const sockaddr*>(&dst.ss), dst.len) !=
+        4) {
+        return fail(std::string("sendto: ") + std::strerror(errno));
+    }
+    if (!wait_for(server.fd.get(), POLLIN)) {
+        return fail("no datagram reached server " + server.name);
+    }
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    char buf[64];
+    if (::recvfrom(server.fd.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer), &len) !=
+            4 ||
+        ::sendto(server.fd.get(), server.name.data(), server.name.size(), 0,
+                 reinterpret_cast<const sockaddr*>(&peer), len) < 0 ||
+        !wait_for(client.get(), POLLIN) || recv_some(client.get()) != server.name) {
+        return fail("request or reply lost");
+    }
+    return {true, addr_text(peer), {}};
+}
+
+}  // namespace
+
+Server serve(Proto proto, const TestNetns* ns, const std::string& addr, std::uint16_t port,
+             const std::string& name) {
+    auto a = sock_addr(addr, port);
+    Server s{proto, name, socket_in(ns, a.family, proto == Proto::Tcp ? SOCK_STREAM : SOCK_DGRAM)};
+    int one = 1;
+    ::setsockopt(s.fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (a.family == AF_INET6) {
+        ::setsockopt(s.fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    }
+    EXPECT_EQ(::bind(s.fd.get(), reinterpret_cast<sockaddr*>(&a.ss), a.len), 0)
+        << name << ": bind " << addr << ":" << port << ": " << std::strerror(errno);
+    if (proto == Proto::Tcp) {
+        EXPECT_EQ(::listen(s.fd.get(), 16), 0) << std::strerror(errno);
+    }
+    return s;
+}
+
+Exchange exchange(const TestNetns* client_ns, Server& server, const std::string& dst,
+                  std::uint16_t port, std::optional<std::uint16_t> src_port) {
+    auto d = sock_addr(dst, port);
+    auto client =
+        socket_in(client_ns, d.family, server.proto == Proto::Tcp ? SOCK_STREAM : SOCK_DGRAM);
+    if (src_port) {
+        int one = 1;
+        ::setsockopt(client.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        auto src = sock_addr(d.family == AF_INET6 ? "::" : "0.0.0.0", *src_port);
+        if (::bind(client.get(), reinterpret_cast<sockaddr*>(&src.ss), src.len) != 0) {
+            return fail(std::string("bind source port: ") + std::strerror(errno));
+        }
+    }
+    return server.proto == Proto::Tcp ? tcp_exchange(std::move(client), server, d)
+                                      : udp_exchange(std::move(client), server, d);
+}
+
+bool pending(const Server& server) {
+    pollfd p{server.fd.get(), POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1;
+}
+
+json PortmapTest::attach(const TestNetns& ns) {
+    return add(ns, bridge_conf());
+}
+
+json PortmapTest::portmap_conf(const json& prev, const json& mappings, const json& extra,
+                               const std::string& version) {
+    json conf = {{"cniVersion", version}, {"name", "sdnet-bridge"}, {"type", "portmap"}};
+    if (!prev.is_null()) {
+        conf["prevResult"] = prev;
+    }
+    if (!mappings.is_null()) {
+        conf["runtimeConfig"] = {{"portMappings", mappings}};
+    }
+    if (extra.is_object()) {
+        conf.update(extra);
+    }
+    return conf;
+}
+
+BridgeTest::Call PortmapTest::portmap(const std::string& command, const TestNetns& ns,
+                                      const json& conf, const std::string& binary) {
+    return run(command, ns, conf, "eth0", binary.empty() ? plugin_path("portmap") : binary);
+}
+
+json PortmapTest::publish(const TestNetns& ns, const json& prev, const json& mappings,
+                          const json& extra) {
+    auto c = portmap("ADD", ns, portmap_conf(prev, mappings, extra));
+    EXPECT_EQ(c.r.exit_code, 0) << c.r.out << c.r.err;
+    return c.out;
+}
+
+std::vector<std::string> PortmapTest::elements(const std::string& map) {
+    return nft_elements("sdnet_portmap", map);
+}
+
+json mapping(int host, int container, const std::string& proto, const std::string& host_ip) {
+    json m = {{"hostPort", host}, {"containerPort", container}, {"protocol", proto}};
+    if (!host_ip.empty()) {
+        m["hostIP"] = host_ip;
+    }
+    return m;
+}
+
+}  // namespace sdnet::test
