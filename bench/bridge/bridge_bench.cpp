@@ -14,9 +14,7 @@
 #include <string>
 #include <vector>
 
-#include <sched.h>
-#include <sys/mount.h>
-
+#include "bench/common/latency.hpp"
 #include "netlib/link.hpp"
 #include "netlib/netns.hpp"
 #include "netlib/route_socket.hpp"
@@ -26,24 +24,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Plugin {
-    std::string label;
-    std::string dir;
-};
-
-struct Stats {
-    double median = 0;
-    double p99 = 0;
-};
-
-Stats stats(std::vector<double> ms) {
-    std::sort(ms.begin(), ms.end());
-    if (ms.empty()) {
-        return {};
-    }
-    auto at = [&](double q) { return ms[static_cast<std::size_t>(q * double(ms.size() - 1))]; };
-    return {at(0.5), at(0.99)};
-}
+using bench::Plugin;
 
 std::string conf_json(bool masq) {
     return std::string{R"({"cniVersion":"1.0.0","name":"bench","type":"bridge",)"} +
@@ -72,25 +53,8 @@ double call(const Plugin& p, cni::Command cmd, const std::string& id, const std:
     return ms;
 }
 
-void enter_private_namespaces() {
-    if (::unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
-        std::perror("unshare (run as root)");
-        std::exit(1);
-    }
-    ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
-    for (const char* dir : {"/run/netns", "/var/lib/cni"}) {
-        std::filesystem::create_directories(dir);
-        ::mount("tmpfs", dir, "tmpfs", 0, nullptr);
-    }
-}
-
-struct Cycle {
-    std::vector<double> add;
-    std::vector<double> del;
-};
-
 void run_cycles(const std::vector<Plugin>& plugins, int cycles, bool masq,
-                std::vector<Cycle>& out) {
+                std::vector<bench::Cycle>& out) {
     std::string conf = conf_json(masq);
     for (int i = 0; i < cycles; ++i) {
         for (std::size_t p = 0; p < plugins.size(); ++p) {
@@ -123,11 +87,11 @@ double veth_delete_floor(int cycles) {
         ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
         netlib::remove_named_netns(id);
     }
-    return stats(ms).median;
+    return bench::stats(ms).median;
 }
 
 // ADD+DEL latency of a fresh container while `attached` others stay on the bridge.
-Stats add_with_attached(const Plugin& p, int attached, int samples, int& next_id) {
+bench::Stats add_with_attached(const Plugin& p, int attached, int samples, int& next_id) {
     std::string conf = conf_json(true);
     std::vector<std::string> kept;
     while (static_cast<int>(kept.size()) < attached) {
@@ -149,23 +113,7 @@ Stats add_with_attached(const Plugin& p, int attached, int samples, int& next_id
         call(p, cni::Command::Del, id, conf);
         netlib::remove_named_netns(id);
     }
-    return stats(ms);
-}
-
-void print_cycles(const char* title, const std::vector<Plugin>& plugins,
-                  const std::vector<Cycle>& c) {
-    std::printf("\n%s\n%-10s %12s %12s %12s %12s\n", title, "plugin", "ADD median", "ADD p99",
-                "DEL median", "DEL p99");
-    for (std::size_t p = 0; p < plugins.size(); ++p) {
-        auto a = stats(c[p].add);
-        auto d = stats(c[p].del);
-        std::printf("%-10s %10.2fms %10.2fms %10.2fms %10.2fms\n", plugins[p].label.c_str(),
-                    a.median, a.p99, d.median, d.p99);
-    }
-    if (plugins.size() == 2) {
-        std::printf("ADD median ratio reference/sdnet: %.1fx\n",
-                    stats(c[1].add).median / stats(c[0].add).median);
-    }
+    return bench::stats(ms);
 }
 
 }  // namespace
@@ -173,20 +121,16 @@ void print_cycles(const char* title, const std::vector<Plugin>& plugins,
 int main(int argc, char** argv) {
     int cycles = argc > 1 ? std::atoi(argv[1]) : 200;
     std::string ref_dir = argc > 2 ? argv[2] : "/usr/lib/cni";
-    enter_private_namespaces();
-    std::vector<Plugin> plugins{{"sdnet", SDNET_PLUGIN_DIR}};
-    if (std::filesystem::exists(ref_dir + "/bridge")) {
-        plugins.push_back({"reference", ref_dir});
-    } else {
-        std::printf("reference plugins not found in %s: measuring sdnet only\n", ref_dir.c_str());
-    }
+    bench::enter_private_namespaces();
+    auto plugins = bench::compared_plugins(SDNET_PLUGIN_DIR, ref_dir, "bridge");
     try {
         for (bool masq : {true, false}) {
-            std::vector<Cycle> c(plugins.size());
+            std::vector<bench::Cycle> c(plugins.size());
             run_cycles(plugins, cycles, masq, c);
-            print_cycles(masq ? "== ADD/DEL, ipMasq true (sdnet: nftables, reference: iptables)"
-                              : "== ADD/DEL, ipMasq false",
-                         plugins, c);
+            bench::print_cycles(
+                masq ? "== ADD/DEL, ipMasq true (sdnet: nftables, reference: iptables)"
+                     : "== ADD/DEL, ipMasq false",
+                plugins, c);
         }
         std::printf("\nkernel floor: delete one veth pair (netns peer): %.2fms median\n",
                     veth_delete_floor(cycles));

@@ -1,0 +1,93 @@
+#pragma once
+
+// Shared by the plugin benchmarks: latency statistics, the private namespaces they run in, and
+// the side-by-side table they print.
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <sched.h>
+#include <sys/mount.h>
+
+namespace bench {
+
+struct Stats {
+    double median = 0;
+    double p99 = 0;
+};
+
+inline Stats stats(std::vector<double> ms) {
+    std::sort(ms.begin(), ms.end());
+    if (ms.empty()) {
+        return {};
+    }
+    auto at = [&](double q) { return ms[static_cast<std::size_t>(q * double(ms.size() - 1))]; };
+    return {at(0.5), at(0.99)};
+}
+
+// A private network and mount namespace with tmpfs on /run/netns and /var/lib/cni: the
+// machine's own network and IPAM state are never touched. Exits when not root.
+inline void enter_private_namespaces() {
+    if (::unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
+        std::perror("unshare (run as root)");
+        std::exit(1);
+    }
+    ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+    for (const char* dir : {"/run/netns", "/var/lib/cni"}) {
+        std::filesystem::create_directories(dir);
+        ::mount("tmpfs", dir, "tmpfs", 0, nullptr);
+    }
+}
+
+// A plugin directory to measure, with the label printed for it.
+struct Plugin {
+    std::string label;
+    std::string dir;
+};
+
+// Ours, and the reference in `ref_dir` when it has `type` (else a note and ours only).
+inline std::vector<Plugin> compared_plugins(const std::string& ours_dir, const std::string& ref_dir,
+                                            const std::string& type) {
+    std::vector<Plugin> plugins{{"sdnet", ours_dir}};
+    if (std::filesystem::exists(ref_dir + "/" + type)) {
+        plugins.push_back({"reference", ref_dir});
+    } else {
+        std::printf("reference plugins not found in %s: measuring sdnet only\n", ref_dir.c_str());
+    }
+    return plugins;
+}
+
+// ADD and DEL wall times (ms) of one plugin.
+struct Cycle {
+    std::vector<double> add;
+    std::vector<double> del;
+};
+
+// One row per plugin: ADD and DEL median and p99; with two plugins, the second's medians over
+// the first's.
+inline void print_cycles(const char* title, const std::vector<Plugin>& plugins,
+                         const std::vector<Cycle>& c) {
+    std::vector<std::string> labels;
+    for (const auto& p : plugins) {
+        labels.push_back(p.label);
+    }
+    std::printf("\n%s\n%-10s %12s %12s %12s %12s\n", title, "plugin", "ADD median", "ADD p99",
+                "DEL median", "DEL p99");
+    for (std::size_t p = 0; p < labels.size(); ++p) {
+        auto a = stats(c[p].add);
+        auto d = stats(c[p].del);
+        std::printf("%-10s %10.2fms %10.2fms %10.2fms %10.2fms\n", labels[p].c_str(), a.median,
+                    a.p99, d.median, d.p99);
+    }
+    if (labels.size() == 2) {
+        std::printf("median ratio %s/%s: ADD %.1fx, DEL %.1fx\n", labels[1].c_str(),
+                    labels[0].c_str(), stats(c[1].add).median / stats(c[0].add).median,
+                    stats(c[1].del).median / stats(c[0].del).median);
+    }
+}
+
+}  // namespace bench
