@@ -7,19 +7,8 @@
 namespace sdnet::test {
 namespace {
 
-class Lifecycle : public PortmapTest {
+class Lifecycle : public TwoContainerTest {
 protected:
-    void SetUp() override {
-        PortmapTest::SetUp();
-        if (IsSkipped()) {
-            return;
-        }
-        c1_.emplace(make_netns("c1"));
-        c2_.emplace(make_netns("c2"));
-        r1_ = attach(*c1_);
-        r2_ = attach(*c2_);
-    }
-
     // Every owned element of table inet sdnet_portmap, all maps and sets.
     std::size_t owned_elements() {
         std::size_t n = 0;
@@ -30,9 +19,6 @@ protected:
         }
         return n;
     }
-
-    std::optional<TestNetns> c1_, c2_;
-    json r1_, r2_;
 };
 
 TEST_F(Lifecycle, ResultIsThePreviousResultInTheRequestVersion) {

@@ -208,6 +208,19 @@ std::vector<std::string> PortmapTest::elements(const std::string& map) {
     return nft_elements("sdnet_portmap", map);
 }
 
+void TwoContainerTest::SetUp() {
+    PortmapTest::SetUp();
+    if (IsSkipped()) {
+        return;
+    }
+    c1_.emplace(make_netns("c1"));
+    c2_.emplace(make_netns("c2"));
+    r1_ = attach(*c1_);
+    r2_ = attach(*c2_);
+    ASSERT_EQ(r1_["ips"][0]["address"], "10.88.10.2/24");
+    ASSERT_EQ(r2_["ips"][0]["address"], "10.88.10.3/24");
+}
+
 json mapping(int host, int container, const std::string& proto, const std::string& host_ip) {
     json m = {{"hostPort", host}, {"containerPort", container}, {"protocol", proto}};
     if (!host_ip.empty()) {

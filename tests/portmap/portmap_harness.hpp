@@ -59,6 +59,15 @@ protected:
     std::vector<std::string> elements(const std::string& map);
 };
 
+// Two containers, c1 (10.88.10.2) and c2 (10.88.10.3), on the bridge network.
+class TwoContainerTest : public PortmapTest {
+protected:
+    void SetUp() override;
+
+    std::optional<TestNetns> c1_, c2_;
+    json r1_, r2_;  // their bridge results
+};
+
 // {"hostPort": h, "containerPort": c, "protocol": p} (+ "hostIP").
 json mapping(int host, int container, const std::string& proto = "tcp",
              const std::string& host_ip = "");

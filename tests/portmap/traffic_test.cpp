@@ -18,23 +18,10 @@ constexpr const char* kGateway6 = "fd88:10::1";
 constexpr const char* kC1 = "10.88.10.2";
 constexpr const char* kC2 = "10.88.10.3";
 
-class Traffic : public PortmapTest {
+class Traffic : public TwoContainerTest {
 protected:
-    void SetUp() override {
-        PortmapTest::SetUp();
-        if (IsSkipped()) {
-            return;
-        }
-        c1_.emplace(make_netns("c1"));
-        c2_.emplace(make_netns("c2"));
-        r1_ = attach(*c1_);
-        r2_ = attach(*c2_);
-        ASSERT_EQ(r1_["ips"][0]["address"], std::string(kC1) + "/24");
-        ASSERT_EQ(r2_["ips"][0]["address"], std::string(kC2) + "/24");
-    }
-
     // A third namespace "outside", routed through the host: 192.168.77.2/24 on a veth whose
-    // host end has 192.168.77.1/24 (and fd77::1/64 / fd77::2/64).
+    // host end has 192.168.77.1/24.
     TestNetns add_outside_client() {
         auto out = make_netns("out");
         auto host = netlib::RouteSocket::open();
@@ -55,9 +42,6 @@ protected:
         netlib::add_route(peer, via_host);
         return out;
     }
-
-    std::optional<TestNetns> c1_, c2_;
-    json r1_, r2_;
 };
 
 TEST_F(Traffic, TcpAndUdpFromTheHostViaItsAddressAndLoopback) {
