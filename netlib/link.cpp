@@ -71,6 +71,7 @@ LinkInfo to_info(rtnl_link* link) {
     info.peer_index = rtnl_link_get_link(link);
     info.promisc = (flags & IFF_PROMISC) != 0;
     info.txqlen = rtnl_link_get_txqlen(link);
+    info.allmulti = (flags & IFF_ALLMULTI) != 0;
     const char* alias = rtnl_link_get_ifalias(link);
     info.alias = alias != nullptr ? alias : "";
     return info;

@@ -28,9 +28,10 @@ struct LinkInfo {
     bool oper_up = false;  // operstate UP, or UNKNOWN with IFF_RUNNING (lo, some drivers)
     int master = 0;        // IFLA_MASTER ifindex, 0 for none
     int peer_index = 0;  // IFLA_LINK: a veth's peer (index in the peer's netns), a macvlan's parent
-    bool promisc = false;  // promiscuous mode requested by the user (not a bridge port's own)
-    unsigned txqlen = 0;   // IFLA_TXQLEN
-    std::string alias;     // IFLA_IFALIAS, "" when unset
+    bool promisc = false;   // promiscuous mode requested by the user (not a bridge port's own)
+    unsigned txqlen = 0;    // IFLA_TXQLEN
+    bool allmulti = false;  // IFF_ALLMULTI
+    std::string alias;      // IFLA_IFALIAS, "" when unset
 };
 
 // One RTM_GETLINK request (never a dump). nullopt when no such link exists.
@@ -107,6 +108,9 @@ void set_mtu(RouteSocket& sock, int index, unsigned mtu);
 void set_mac(RouteSocket& sock, int index, const MacAddr& mac);
 void set_name(RouteSocket& sock, int index, const std::string& name);  // link must be down (EBUSY)
 void set_promisc(RouteSocket& sock, int index, bool on);
+// link_tuning.cpp: IFF_ALLMULTI and IFLA_TXQLEN.
+void set_allmulti(RouteSocket& sock, int index, bool on);
+void set_txqlen(RouteSocket& sock, int index, unsigned txqlen);
 
 // Bridge port (IFLA_BRPORT_*) settings of a link enslaved to a bridge; unset fields are left
 // alone. Applied with one AF_BRIDGE RTM_SETLINK (IFLA_PROTINFO), as `bridge link set` does.
