@@ -132,6 +132,10 @@ void add_route(RouteSocket& sock, const RouteSpec& spec) {
     send_new(sock, spec, NLM_F_EXCL);
 }
 
+void append_route(RouteSocket& sock, const RouteSpec& spec) {
+    send_new(sock, spec, NLM_F_APPEND);
+}
+
 void replace_route(RouteSocket& sock, const RouteSpec& spec) {
     send_new(sock, spec, NLM_F_REPLACE);
 }

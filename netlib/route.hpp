@@ -28,6 +28,10 @@ struct RouteSpec {
 
 // RTM_NEWROUTE with NLM_F_EXCL (Error EEXIST if the route exists).
 void add_route(RouteSocket& sock, const RouteSpec& spec);
+// RTM_NEWROUTE with NLM_F_APPEND, as `ip route append`: a route to spec.dst through another
+// gateway or interface is added next to the existing ones (IPv6 gateway routes of equal
+// metric become one multipath route); Error EEXIST only for an identical route.
+void append_route(RouteSocket& sock, const RouteSpec& spec);
 // RTM_NEWROUTE with NLM_F_REPLACE: creates or overwrites the route to spec.dst.
 void replace_route(RouteSocket& sock, const RouteSpec& spec);
 // RTM_DELROUTE of the route matching the set fields; false when there was none (ESRCH).

@@ -221,8 +221,10 @@ void configure_container(netlib::RouteSocket& ctr, const netlib::Netns& netns,
         netlib::add_address(ctr, ifindex, ip.address, {!cfg.enable_dad, false});
     }
     add_default_routes(cfg, ipam);
+    // Appended, not exclusive: the container may already have a default route through an
+    // interface of another network (podman network connect), as the reference allows.
     for (const auto& r : ipam.routes) {
-        netlib::add_route(ctr, route_spec(r, ipam, ifindex));
+        netlib::append_route(ctr, route_spec(r, ipam, ifindex));
     }
 }
 

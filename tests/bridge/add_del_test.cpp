@@ -240,6 +240,43 @@ TEST_F(AddDel, RequestedMacAndMtu) {
     EXPECT_EQ(link["mtu"], 1400);
 }
 
+// A container on two networks (podman network connect, --network a,b): each network's IPAM
+// gives a default route. The second one is appended, as the reference does, not refused.
+TEST_F(AddDel, SecondInterfaceOnAnotherNetworkAddsItsDefaultRoutes) {
+    auto c1 = make_netns("c1");
+    json a = bridge_conf();
+    json b = bridge_conf();
+    b["name"] = "sdnet-bridge-b";
+    b["bridge"] = "sdnet1";
+    b["ipam"]["ranges"] =
+        json::parse(R"([[{"subnet": "10.88.11.0/24"}], [{"subnet": "fd88:11::/64"}]])");
+    a["prevResult"] = add(c1, a, "eth0");
+    b["prevResult"] = add(c1, b, "eth1");
+
+    auto v4 = ip_json("-n " + c1.name + " -4 route show default");
+    ASSERT_EQ(v4.size(), 2u) << v4.dump();
+    EXPECT_EQ(v4[0]["gateway"], "10.88.10.1");
+    EXPECT_EQ(v4[0]["dev"], "eth0");
+    EXPECT_EQ(v4[1]["gateway"], "10.88.11.1");
+    EXPECT_EQ(v4[1]["dev"], "eth1");
+    std::string v6 = observe("ip -n " + c1.name + " -6 route show default");
+    EXPECT_NE(v6.find("via fd88:10::1 dev eth0"), std::string::npos) << v6;
+    EXPECT_NE(v6.find("via fd88:11::1 dev eth1"), std::string::npos) << v6;
+    for (const auto& [conf, ifname] : {std::pair{a, "eth0"}, std::pair{b, "eth1"}}) {
+        auto check = run("CHECK", c1, conf, ifname);
+        EXPECT_EQ(check.r.exit_code, 0) << ifname << ": " << check.r.out << check.r.err;
+    }
+
+    auto del = run("DEL", c1, b, "eth1");
+    EXPECT_EQ(del.r.exit_code, 0) << del.r.out;
+    v4 = ip_json("-n " + c1.name + " -4 route show default");
+    ASSERT_EQ(v4.size(), 1u) << v4.dump();
+    EXPECT_EQ(v4[0]["dev"], "eth0");
+    v6 = observe("ip -n " + c1.name + " -6 route show default");
+    EXPECT_NE(v6.find("via fd88:10::1 dev eth0"), std::string::npos) << v6;
+    EXPECT_EQ(v6.find("eth1"), std::string::npos) << v6;
+}
+
 TEST_F(AddDel, GcRemovesStaleAttachmentsOnly) {
     auto c1 = make_netns("c1");
     auto c2 = make_netns("c2");

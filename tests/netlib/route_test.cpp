@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include <linux/rtnetlink.h>
 
@@ -114,6 +115,28 @@ TEST_F(Route, ReplaceOverwrites) {
     EXPECT_EQ(find("10.2.0.0/24")->gw, IpAddr::parse("10.1.0.3"));
     netlib::replace_route(sock(), via("10.7.0.0/24", "10.1.0.1"));  // creates when absent
     EXPECT_TRUE(find("10.7.0.0/24"));
+}
+
+TEST_F(Route, AppendAddsARouteNextToTheExistingOne) {
+    netlib::add_route(sock(), via("0.0.0.0/0", "10.1.0.1"));
+    netlib::append_route(sock(), via("0.0.0.0/0", "10.1.0.3"));
+    auto routes = netlib::list_routes(sock(), Family::V4);
+    std::vector<IpAddr> gws;
+    for (const auto& r : routes) {
+        if (r.dst == IpNet::parse("0.0.0.0/0")) {
+            gws.push_back(*r.gw);
+        }
+    }
+    EXPECT_EQ(gws, (std::vector<IpAddr>{IpAddr::parse("10.1.0.1"), IpAddr::parse("10.1.0.3")}));
+    try {
+        netlib::append_route(sock(), via("0.0.0.0/0", "10.1.0.3"));
+        FAIL() << "an identical route was appended";
+    } catch (const netlib::Error& e) {
+        EXPECT_EQ(e.code(), EEXIST);
+    }
+    // IPv6: the second gateway joins the first in one multipath route.
+    netlib::add_route(sock(), via("::/0", "fd00:1::1"));
+    EXPECT_NO_THROW(netlib::append_route(sock(), via("::/0", "fd00:1::3")));
 }
 
 TEST_F(Route, LinkScopeWithoutGateway) {
