@@ -271,6 +271,20 @@ client_ip=$(head -n1 <<<"$out")
 expect_body "client ($client_ip) -> http://$web_ip/" "$(tail -n +2 <<<"$out")"
 client_id=$(pm inspect --format '{{.Id}}' client)
 
+step "podman network connect, then disconnect (a second interface with its own default route)"
+pm network connect sdnet-pm-c web
+web_c_ip=$(inspect_ip web sdnet-pm-c)
+[[ $web_c_ip == 10.99.8.* ]] || fail "web on sdnet-pm-c: address '$web_c_ip' is not in 10.99.8.0/24"
+inside=$(pm exec web sh -c "ip -o -4 addr show dev eth1; ip -4 route show default")
+grep -q " inet $web_c_ip/" <<<"$inside" || fail "web's eth1 does not have $web_c_ip: $inside"
+grep -q "default via 10.99.8.1 dev eth1" <<<"$inside" || fail "no default route via eth1: $inside"
+expect_body "http://127.0.0.1:8080/ (web on two networks)" "$(fetch "http://127.0.0.1:8080/")"
+pm network disconnect sdnet-pm-c web
+inside=$(pm exec web ip -o link)
+! grep -q " eth1[@:]" <<<"$inside" || fail "eth1 still in web after disconnect: $inside"
+[ ! -e "/var/lib/cni/networks/sdnet-pm-c/$web_c_ip" ] || fail "reservation $web_c_ip left"
+echo "web on sdnet-pm-c as eth1 ($web_c_ip): ok, removed again"
+
 step "two networks made with --subnet and -o isolate=true"
 run -d --name web-b --network sdnet-pm-b -p 8081:80 localhost/sdnet-bb \
     httpd -f -p 80 -h /www >/dev/null
@@ -297,7 +311,7 @@ veths=$(ip -j link show type veth)
 [ -z "$(ls -A /run/netns)" ] || fail "netns files left: $(ls /run/netns)"
 [ -z "$(ls -A /var/lib/cni/results)" ] || fail "libcni cache left: $(ls /var/lib/cni/results)"
 ruleset=$(nft -j list ruleset)
-for ip in "$web_ip" "$web_ip6" "$client_ip" "$web_b_ip" "$client_c_ip"; do
+for ip in "$web_ip" "$web_ip6" "$web_c_ip" "$client_ip" "$web_b_ip" "$client_c_ip"; do
     for net in "${networks[@]}"; do
         [ ! -e "/var/lib/cni/networks/$net/$ip" ] || fail "host-local reservation left: $net/$ip"
     done
