@@ -1,0 +1,251 @@
+// bridge + portmap ADD and DEL latency with N containers already published (two mappings each),
+// sdnet against the reference plugins (iptables-nft), in one run.
+//
+//   sudo build/release/bench/portmap/portmap_bench [samples=20] [levels=1,100,500,1000]
+//                                                  [reference dir=/usr/lib/cni]
+//
+// Everything happens in private namespaces: the process unshares its network and mount
+// namespaces (tmpfs on /run, so iptables' lock file and /run/netns stay private, and on
+// /var/lib/cni), then gives each implementation its own "host" network namespace, so the
+// reference's iptables-nft tables and sdnet's nftables table never share a ruleset. Plugins are
+// exec'd exactly as a runtime does, each call timed from fork to exit. At every level, probes
+// of both implementations alternate, so both see the same machine load. The portmap call is
+// reported on its own and together with bridge.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sched.h>
+#include <sys/mount.h>
+
+#include "netlib/link.hpp"
+#include "netlib/netns.hpp"
+#include "netlib/route_socket.hpp"
+#include "plugins/cni/exec.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+struct Stats {
+    double median = 0;
+    double p99 = 0;
+};
+
+Stats stats(std::vector<double> ms) {
+    std::sort(ms.begin(), ms.end());
+    if (ms.empty()) {
+        return {};
+    }
+    auto at = [&](double q) { return ms[static_cast<std::size_t>(q * double(ms.size() - 1))]; };
+    return {at(0.5), at(0.99)};
+}
+
+// One implementation: its plugin directory, its own host netns and network.
+struct Impl {
+    std::string label;
+    std::string dir;
+    std::string host_ns;
+    std::string network;
+    std::string bridge;
+    std::string subnet;
+    int kept = 0;
+};
+
+struct Samples {
+    std::vector<double> bridge_add, portmap_add, bridge_del, portmap_del, chain_add, chain_del;
+};
+
+json bridge_conf(const Impl& impl) {
+    return {{"cniVersion", "1.0.0"},
+            {"name", impl.network},
+            {"type", "bridge"},
+            {"bridge", impl.bridge},
+            {"isGateway", true},
+            {"ipMasq", true},
+            {"hairpinMode", true},
+            {"ipam",
+             {{"type", "host-local"},
+              {"ranges", json::array({json::array({{{"subnet", impl.subnet}}})})},
+              {"routes", json::array({{{"dst", "0.0.0.0/0"}}})}}}};
+}
+
+// Two mappings per container, as podman sends for "-p H:80 -p H:53/udp".
+json portmap_conf(const Impl& impl, int host_port, const json& prev) {
+    json mappings =
+        json::array({{{"hostPort", host_port}, {"containerPort", 80}, {"protocol", "tcp"}},
+                     {{"hostPort", host_port}, {"containerPort", 53}, {"protocol", "udp"}}});
+    return {{"cniVersion", "1.0.0"},
+            {"name", impl.network},
+            {"type", "portmap"},
+            {"capabilities", {{"portMappings", true}}},
+            {"runtimeConfig", {{"portMappings", mappings}}},
+            {"prevResult", prev}};
+}
+
+// Runs `type` of `impl` in its host netns; returns the wall time in ms.
+double call(const Impl& impl, const std::string& type, cni::Command cmd, const std::string& id,
+            const json& conf, json* out = nullptr) {
+    auto host = netlib::Netns::open("/run/netns/" + impl.host_ns);
+    netlib::NetnsGuard in{host};
+    cni::PluginEnv env{cmd, id, "/run/netns/" + id, "eth0", "", impl.dir};
+    auto envp = cni::plugin_environment(env);
+    std::string input = conf.dump();
+    auto t0 = Clock::now();
+    auto result = cni::exec_plugin(impl.dir + "/" + type, envp, input);
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    if (out != nullptr) {
+        *out = std::move(result);
+    }
+    return ms;
+}
+
+struct Timing {
+    double bridge = 0;
+    double portmap = 0;
+};
+
+Timing attach(const Impl& impl, const std::string& id, int host_port, json& bridge_result) {
+    (void)netlib::create_named_netns(id);
+    Timing t;
+    t.bridge = call(impl, "bridge", cni::Command::Add, id, bridge_conf(impl), &bridge_result);
+    t.portmap =
+        call(impl, "portmap", cni::Command::Add, id, portmap_conf(impl, host_port, bridge_result));
+    return t;
+}
+
+// DEL in the runtime's order: portmap first, then bridge; both with the cached result.
+Timing detach(const Impl& impl, const std::string& id, int host_port, const json& bridge_result) {
+    Timing t;
+    t.portmap =
+        call(impl, "portmap", cni::Command::Del, id, portmap_conf(impl, host_port, bridge_result));
+    json conf = bridge_conf(impl);
+    conf["prevResult"] = bridge_result;
+    t.bridge = call(impl, "bridge", cni::Command::Del, id, conf);
+    netlib::remove_named_netns(id);
+    return t;
+}
+
+void grow(Impl& impl, int target) {
+    for (; impl.kept < target; ++impl.kept) {
+        json result;
+        (void)attach(impl, impl.label + "-keep" + std::to_string(impl.kept), 10000 + impl.kept,
+                     result);
+    }
+}
+
+void probe(const Impl& impl, int n, Samples& s) {
+    std::string id = impl.label + "-probe" + std::to_string(n);
+    json result;
+    auto add = attach(impl, id, 30000, result);
+    auto del = detach(impl, id, 30000, result);
+    s.bridge_add.push_back(add.bridge);
+    s.portmap_add.push_back(add.portmap);
+    s.chain_add.push_back(add.bridge + add.portmap);
+    s.bridge_del.push_back(del.bridge);
+    s.portmap_del.push_back(del.portmap);
+    s.chain_del.push_back(del.bridge + del.portmap);
+}
+
+void enter_private_namespaces() {
+    if (::unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
+        std::perror("unshare (run as root)");
+        std::exit(1);
+    }
+    ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+    for (const char* dir : {"/run", "/var/lib/cni"}) {
+        std::filesystem::create_directories(dir);
+        ::mount("tmpfs", dir, "tmpfs", 0, nullptr);
+    }
+    std::filesystem::create_directories("/run/netns");
+}
+
+void make_host(const Impl& impl) {
+    (void)netlib::create_named_netns(impl.host_ns);
+    auto ns = netlib::Netns::open("/run/netns/" + impl.host_ns);
+    auto sock = netlib::RouteSocket::open_in(ns);
+    netlib::set_up(sock, netlib::find_link(sock, "lo")->index, true);
+}
+
+std::vector<int> parse_levels(const std::string& text) {
+    std::vector<int> out;
+    std::stringstream in(text);
+    for (std::string item; std::getline(in, item, ',');) {
+        out.push_back(std::stoi(item));
+    }
+    return out;
+}
+
+void print_row(const char* what, int n, const Impl& impl, const Samples& s) {
+    auto pa = stats(s.portmap_add);
+    auto pd = stats(s.portmap_del);
+    auto ca = stats(s.chain_add);
+    auto cd = stats(s.chain_del);
+    std::printf("%-8s %5d  %-10s %8.2f %8.2f   %8.2f %8.2f   %8.2f %8.2f   %8.2f %8.2f\n", what, n,
+                impl.label.c_str(), pa.median, pa.p99, pd.median, pd.p99, ca.median, ca.p99,
+                cd.median, cd.p99);
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int samples = argc > 1 ? std::atoi(argv[1]) : 20;
+    auto levels = parse_levels(argc > 2 ? argv[2] : "1,100,500,1000");
+    std::string ref_dir = argc > 3 ? argv[3] : "/usr/lib/cni";
+    enter_private_namespaces();
+    std::vector<Impl> impls{
+        {"sdnet", SDNET_PLUGIN_DIR, "host-sdnet", "bench-sdnet", "pmb0", "10.200.0.0/16", 0}};
+    if (std::filesystem::exists(ref_dir + "/portmap")) {
+        impls.push_back(
+            {"reference", ref_dir, "host-ref", "bench-ref", "pmr0", "10.201.0.0/16", 0});
+    } else {
+        std::printf("reference plugins not found in %s: measuring sdnet only\n", ref_dir.c_str());
+    }
+    std::map<std::pair<int, std::string>, Samples> all;
+    try {
+        for (const auto& impl : impls) {
+            make_host(impl);
+        }
+        std::printf("ms; N = containers already published (2 mappings each)\n");
+        std::printf("%-8s %5s  %-10s %17s   %17s   %17s   %17s\n", "", "N", "plugin",
+                    "portmap ADD med/p99", "portmap DEL med/p99", "bridge+pm ADD med/p99",
+                    "bridge+pm DEL med/p99");
+        for (int level : levels) {
+            for (auto& impl : impls) {
+                grow(impl, level);
+            }
+            for (int i = 0; i < samples; ++i) {
+                for (const auto& impl : impls) {
+                    probe(impl, level * 1000 + i, all[{level, impl.label}]);
+                }
+            }
+            for (const auto& impl : impls) {
+                print_row("", level, impl, all[{level, impl.label}]);
+            }
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "portmap_bench: %s\n", e.what());
+        return 1;
+    }
+    int first = levels.front();
+    int last = levels.back();
+    auto median = [&](int level, const std::string& label) {
+        return stats(all[{level, label}].portmap_add).median;
+    };
+    if (impls.size() == 2) {
+        std::printf("\nportmap ADD median at N=%d: reference/sdnet = %.1fx\n", first,
+                    median(first, "reference") / median(first, "sdnet"));
+        std::printf("reference portmap ADD median N=%d / N=%d: %.2f\n", last, first,
+                    median(last, "reference") / median(first, "reference"));
+    }
+    std::printf("sdnet portmap ADD median N=%d / N=%d: %.2f\n", last, first,
+                median(last, "sdnet") / median(first, "sdnet"));
+    return 0;
+}
