@@ -271,20 +271,6 @@ client_ip=$(head -n1 <<<"$out")
 expect_body "client ($client_ip) -> http://$web_ip/" "$(tail -n +2 <<<"$out")"
 client_id=$(pm inspect --format '{{.Id}}' client)
 
-step "podman network connect, then disconnect (a second interface with its own default route)"
-pm network connect sdnet-pm-c web
-web_c_ip=$(inspect_ip web sdnet-pm-c)
-[[ $web_c_ip == 10.99.8.* ]] || fail "web on sdnet-pm-c: address '$web_c_ip' is not in 10.99.8.0/24"
-inside=$(pm exec web sh -c "ip -o -4 addr show dev eth1; ip -4 route show default")
-grep -q " inet $web_c_ip/" <<<"$inside" || fail "web's eth1 does not have $web_c_ip: $inside"
-grep -q "default via 10.99.8.1 dev eth1" <<<"$inside" || fail "no default route via eth1: $inside"
-expect_body "http://127.0.0.1:8080/ (web on two networks)" "$(fetch "http://127.0.0.1:8080/")"
-pm network disconnect sdnet-pm-c web
-inside=$(pm exec web ip -o link)
-! grep -q " eth1[@:]" <<<"$inside" || fail "eth1 still in web after disconnect: $inside"
-[ ! -e "/var/lib/cni/networks/sdnet-pm-c/$web_c_ip" ] || fail "reservation $web_c_ip left"
-echo "web on sdnet-pm-c as eth1 ($web_c_ip): ok, removed again"
-
 step "two networks made with --subnet and -o isolate=true"
 run -d --name web-b --network sdnet-pm-b -p 8081:80 localhost/sdnet-bb \
     httpd -f -p 80 -h /www >/dev/null
@@ -302,6 +288,23 @@ client_c_id=$(pm inspect --format '{{.Id}}' client-c)
 [ "$(tail -n +2 <<<"$out")" = "$token"$'\n'"blocked" ] ||
     fail "client-c: expected its address, the host's page, then 'blocked', got: $out"
 echo "client-c -> host: ok; client-c -> web-b ($web_b_ip): blocked"
+
+# podman sends a container's port mappings to the portmap of every network it joins: the same
+# container publishing its port through a second network is not a conflict (the reference keeps
+# both rules, the first one wins), and leaving that network must not unpublish the port.
+step "podman network connect, then disconnect (web, with -p 8080:80, joins sdnet-pm-c)"
+pm network connect sdnet-pm-c web
+web_c_ip=$(inspect_ip web sdnet-pm-c)
+[[ $web_c_ip == 10.99.8.* ]] || fail "web on sdnet-pm-c: address '$web_c_ip' is not in 10.99.8.0/24"
+inside=$(pm exec web sh -c "ip -o -4 addr show dev eth1; ip -4 route show default")
+grep -q " inet $web_c_ip/" <<<"$inside" || fail "web's eth1 does not have $web_c_ip: $inside"
+grep -q "default via 10.99.8.1 dev eth1" <<<"$inside" || fail "no default route via eth1: $inside"
+expect_body "http://127.0.0.1:8080/ (web on two networks)" "$(fetch "http://127.0.0.1:8080/")"
+pm network disconnect sdnet-pm-c web
+inside=$(pm exec web ip -o link)
+! grep -q " eth1[@:]" <<<"$inside" || fail "eth1 still in web after disconnect: $inside"
+[ ! -e "/var/lib/cni/networks/sdnet-pm-c/$web_c_ip" ] || fail "reservation $web_c_ip left"
+expect_body "http://127.0.0.1:8080/ (after disconnect)" "$(fetch "http://127.0.0.1:8080/")"
 
 step "podman rm -f -t 0"
 pm rm -f -t 0 web client web-b client-c >/dev/null
