@@ -263,6 +263,14 @@ expect_body "http://$web_ip:80/ (direct)" "$(fetch "http://$web_ip:80/")"
 expect_body "http://[$host_ip6]:8080/" "$(fetch "http://[$host_ip6]:8080/")"
 expect_body "http://[$web_ip6]:80/ (direct)" "$(fetch "http://[$web_ip6]:80/")"
 
+# reload is DEL then ADD with CNI_ARGS IP=<old>;MAC=<old>: the container keeps both.
+step "podman network reload web"
+pm network reload web >/dev/null
+[ "$(inspect_ip web sdnet-pm-a)" = "$web_ip" ] || fail "reload changed the IP: $(inspect_ip web sdnet-pm-a)"
+inside=$(pm exec web ip -o link show dev eth0)
+grep -q " link/ether $web_mac " <<<"$inside" || fail "reload changed the MAC: $inside"
+expect_body "http://127.0.0.1:8080/ (after reload)" "$(fetch_retry "http://127.0.0.1:8080/")"
+
 step "a second container fetches from the first by its IP"
 # It prints its own address first: once it has exited, podman inspect no longer shows one.
 out=$(run --name client --network sdnet-pm-a localhost/sdnet-bb sh -c "$own_ip
