@@ -64,6 +64,9 @@ struct VethSpec {
     // Optional: a socket already open in peer_netns (a plugin usually has one), used to bring the
     // peer up; without it create_veth opens one there (two setns calls on this thread).
     RouteSocket* peer_sock = nullptr;
+    // net.ipv4.conf.<peer>.arp_notify = 1, set over netlink together with the peer's IFF_UP
+    // (only when `up`).
+    bool peer_arp_notify = false;
 };
 
 // One RTM_NEWLINK creates the pair: the host end in sock's namespace (enslaved to `master`, up),

@@ -9,6 +9,8 @@
 #include <sys/random.h>
 
 #include <linux/if.h>
+#include <linux/ip.h>
+#include <netlink/route/link/inet.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
 
@@ -73,15 +75,25 @@ LinkInfo adopt_bridge(RouteSocket& sock, const BridgeSpec& spec, LinkInfo info) 
     return info;
 }
 
-// The host end's IFLA_LINK is the peer's index in the peer's namespace.
+// The host end's IFLA_LINK is the peer's index in the peer's namespace. arp_notify travels in
+// the same request (IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF) instead of a /proc/sys write: looking
+// up /proc/sys/net/ipv4/conf/<name> walks one cached dentry per network namespace that ever
+// used that name, and every container's interface is called eth0.
 void bring_peer_up(RouteSocket& sock, const VethSpec& spec, int peer_index) {
+    detail::LinkPtr changes = detail::new_link();
+    rtnl_link_set_flags(changes.get(), IFF_UP);
+    if (spec.peer_arp_notify) {
+        if (int rc = rtnl_link_inet_set_conf(changes.get(), IPV4_DEVCONF_ARP_NOTIFY, 1); rc < 0) {
+            throw Error(EINVAL, "RTM_NEWLINK", spec.peer_name, nl_geterror(rc));
+        }
+    }
     if (spec.peer_netns == nullptr) {
-        set_up(sock, peer_index, true);
+        detail::change_link(sock, peer_index, changes.get());
     } else if (spec.peer_sock != nullptr) {
-        set_up(*spec.peer_sock, peer_index, true);
+        detail::change_link(*spec.peer_sock, peer_index, changes.get());
     } else {
         RouteSocket there = RouteSocket::open_in(*spec.peer_netns);
-        set_up(there, peer_index, true);
+        detail::change_link(there, peer_index, changes.get());
     }
 }
 

@@ -40,12 +40,12 @@ std::string conf_key(const std::string& ifname, netlib::Family f, const char* ke
            "/" + key;
 }
 
+// arp_notify was set with the veth (over netlink). The IPv6 settings have no netlink setter;
 // /proc/sys/net shows the netns of the process that opens it, hence the guard.
 void container_sysctls(const netlib::Netns& netns, const std::string& ifname, const Config& cfg,
                        const cni::Result& ipam) {
-    netlib::NetnsGuard in{netns};
-    netlib::write_sysctl(conf_key(ifname, netlib::Family::V4, "arp_notify"), "1");
     if (has_family(ipam, netlib::Family::V6)) {
+        netlib::NetnsGuard in{netns};
         ensure_sysctl(conf_key("lo", netlib::Family::V6, "disable_ipv6"), "0");
         ensure_sysctl(conf_key(ifname, netlib::Family::V6, "disable_ipv6"), "0");
         netlib::write_sysctl(conf_key(ifname, netlib::Family::V6, "accept_dad"),
@@ -175,6 +175,7 @@ void create_veth_pair(netlib::RouteSocket& host, netlib::RouteSocket& ctr,
     for (int attempt = 0;; ++attempt) {
         netlib::VethSpec spec{netlib::random_veth_name(), req.env.ifname, &netns, cfg.mtu, cfg.mac,
                               att.bridge.index,           true,           &ctr};
+        spec.peer_arp_notify = !cfg.disable_container_interface;
         try {
             att.host = netlib::create_veth(host, spec);
         } catch (const netlib::Error& e) {

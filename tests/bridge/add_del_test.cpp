@@ -54,6 +54,11 @@ TEST_F(AddDel, TwoContainersReachEachOtherAndTheGateway) {
     EXPECT_EQ(routes[0]["gateway"], "10.88.10.1");
     EXPECT_EQ(bridge_ports("sdnet0").size(), 2u);
     EXPECT_EQ(observe("cat /proc/sys/net/ipv4/ip_forward"), "1\n");
+    // Set over netlink with the veth, not through /proc/sys.
+    EXPECT_EQ(observe("ip netns exec " + c1.name + " cat /proc/sys/net/ipv4/conf/eth0/arp_notify"),
+              "1\n");
+    EXPECT_EQ(observe("ip netns exec " + c1.name + " cat /proc/sys/net/ipv6/conf/eth0/accept_dad"),
+              "0\n");
 
     EXPECT_TRUE(ping(c1.name, "10.88.10.3"));
     EXPECT_TRUE(ping(c2.name, "10.88.10.2"));
