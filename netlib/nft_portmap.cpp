@@ -6,9 +6,7 @@
 #include <functional>
 #include <map>
 
-#include "netlib/addr.hpp"
 #include "netlib/nft_masq.hpp"
-#include "netlib/route_socket.hpp"
 
 namespace netlib {
 namespace {
@@ -29,6 +27,7 @@ struct FamilySets {
     NftSet hairpin;       // container addresses (snat)
     NftSet masq_all;      // container addresses (masqAll)
     NftSet hairpin_nets;  // subnet : jump hairpin chain (interval)
+    NftSet host_addrs;    // every host address a specific mapping ever used (shared)
 };
 
 FamilySets make_sets(Family f) {
@@ -44,7 +43,8 @@ FamilySets make_sets(Family f) {
             {table(), name("guardany"), any_key, {NftType::Verdict}, false},
             {table(), name("hairpin"), {addr}, {}, false},
             {table(), name("masqall"), {addr}, {}, false},
-            {table(), name("hairpin_nets"), {addr}, {NftType::Verdict}, true}};
+            {table(), name("hairpin_nets"), {addr}, {NftType::Verdict}, true},
+            {table(), name("hostaddrs"), {addr}, {}, false}};
 }
 
 const FamilySets& sets(Family f) {
@@ -272,13 +272,17 @@ bool guarded(const PortmapAttachment& a, Family f) {
     return !conditions(a, f).empty();
 }
 
+NftElem owned(NftBytes key, std::string comment) {
+    return NftElem{std::move(key), {}, {}, {}, std::move(comment), false};
+}
+
 NftSkeleton skeleton(const PortmapAttachment& a) {
     NftSkeleton s;
     s.tables = {table()};
     for (auto f : {Family::V4, Family::V6}) {
         const auto& fs = sets(f);
         s.sets.insert(s.sets.end(), {fs.host, fs.any, fs.guard_host, fs.guard_any, fs.hairpin,
-                                     fs.masq_all, fs.hairpin_nets});
+                                     fs.masq_all, fs.hairpin_nets, fs.host_addrs});
     }
     std::set<IpNet> subnets;
     for (const auto& addr : a.hairpin) {
@@ -290,6 +294,11 @@ NftSkeleton skeleton(const PortmapAttachment& a) {
             {sets(subnet.family()).hairpin_nets,
              nft_prefix_elems(subnet, NftVerdict::jump(hairpin_chain_name(subnet)))});
     }
+    for (const auto& m : a.mappings) {
+        if (!is_wildcard(m)) {
+            s.shared.push_back({sets(m.family()).host_addrs, {owned(nft_key(*m.host_addr), {})}});
+        }
+    }
     for (auto f : {Family::V4, Family::V6}) {
         if (guarded(a, f)) {
             s.chains.push_back(guard_chain(a, f));
@@ -300,10 +309,6 @@ NftSkeleton skeleton(const PortmapAttachment& a) {
     s.chains.push_back(hook_chain("output", NftHook::Output));
     s.chains.push_back(postrouting_chain());
     return s;
-}
-
-NftElem owned(NftBytes key, std::string comment) {
-    return NftElem{std::move(key), {}, {}, {}, std::move(comment), false};
 }
 
 struct Wanted {
@@ -349,31 +354,39 @@ std::string holder_of(const std::string& comment) {
                            std::string(how));
 }
 
-// Local addresses of the calling thread's netns, per family, read once.
-class LocalAddrs {
+// The host addresses specific mappings use, per family, listed once per call (a handful: the
+// set only grows by new host addresses, and never by containers).
+class HostAddrs {
 public:
+    explicit HostAddrs(NftSocket& sock) : sock_(sock) {}
+
     const std::vector<IpAddr>& of(Family f) {
         auto& cached = f == Family::V4 ? v4_ : v6_;
         if (!cached) {
-            if (!sock_) {
-                sock_.emplace(RouteSocket::open());
-            }
             cached.emplace();
-            for (const auto& net : list_addresses(*sock_, 0, f)) {
-                cached->push_back(net.addr());
+            for (const auto& e :
+                 sock_.list_elements(sets(f).host_addrs).value_or(std::vector<NftElem>{})) {
+                if (e.key.size() == 4 || e.key.size() == 16) {
+                    cached->push_back(IpAddr::from_bytes(e.key));
+                }
             }
         }
         return *cached;
     }
 
+    void forget() {
+        v4_.reset();
+        v6_.reset();
+    }
+
 private:
-    std::optional<RouteSocket> sock_;
+    NftSocket& sock_;
     std::optional<std::vector<IpAddr>> v4_, v6_;
 };
 
-// A specific mapping and a wildcard one of the same protocol and port compete for the same
-// packets when the specific address is local: refused unless both are ours.
-void check_overlaps(NftSocket& sock, const PortmapAttachment& a, LocalAddrs& local) {
+// A mapping on every local address and one on a specific address with the same protocol and
+// port compete for the same packets: refused unless both are ours.
+void check_overlaps(NftSocket& sock, const PortmapAttachment& a, HostAddrs& hosts) {
     auto comment = a.owner.comment();
     for (const auto& m : a.mappings) {
         const auto& fs = sets(m.family());
@@ -384,10 +397,10 @@ void check_overlaps(NftSocket& sock, const PortmapAttachment& a, LocalAddrs& loc
             }
             continue;
         }
-        for (const auto& addr : local.of(m.family())) {
+        for (const auto& addr : hosts.of(m.family())) {
             auto cur = sock.get_element(fs.host, key_of(m.proto, addr, m.host_port));
             if (cur && cur->comment != comment) {
-                conflict(m, cur->comment, " on local address " + addr.to_string());
+                conflict(m, cur->comment, " on " + addr.to_string());
             }
         }
     }
@@ -473,15 +486,15 @@ PortConflict::PortConflict(PortMapping wanted, std::string holder, std::string d
       holder_(std::move(holder)),
       message_(std::move(detail)) {}
 
-void portmap_add(NftSocket& sock, const PortmapAttachment& a) {
+std::vector<PortMapping> portmap_add(NftSocket& sock, const PortmapAttachment& a) {
     a.owner.validate("portmap_add");
     check_duplicates(a);
     auto w = wanted(a);
     if (w.elems.empty()) {
-        return;
+        return {};
     }
-    LocalAddrs local;
-    check_overlaps(sock, a, local);
+    HostAddrs hosts(sock);
+    check_overlaps(sock, a, hosts);
     auto comment = a.owner.comment();
     std::set<std::string> old_guards;
     auto on_taken = [&](const NftSetElem& want, const NftElem& cur) {
@@ -498,7 +511,8 @@ void portmap_add(NftSocket& sock, const PortmapAttachment& a) {
     };
     auto results = nft_ensure_elements(sock, skeleton(a), w.elems, on_taken);
     try {
-        check_overlaps(sock, a, local);  // a concurrent ADD may have slipped in
+        hosts.forget();
+        check_overlaps(sock, a, hosts);  // a concurrent ADD may have slipped in
     } catch (const PortConflict&) {
         std::vector<NftSetElem> added;
         for (std::size_t i = 0; i < results.size(); ++i) {
@@ -510,6 +524,14 @@ void portmap_add(NftSocket& sock, const PortmapAttachment& a) {
         throw;
     }
     delete_unused_chains(sock, old_guards);
+    std::vector<PortMapping> fresh;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        if (w.mapping[i] && results[i] != NftEnsured::Unchanged &&
+            w.elems[i].set == data_set(*w.mapping[i])) {
+            fresh.push_back(*w.mapping[i]);
+        }
+    }
+    return fresh;
 }
 
 void portmap_del(NftSocket& sock, const PortmapAttachment& a) {

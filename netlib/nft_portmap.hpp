@@ -22,6 +22,7 @@
 //           elements = { 10.77.0.2 comment "sdnet net=n cid=c if=eth0" }
 //       }
 //       set masqall4 { type ipv4_addr }   # containers whose DNATed traffic is all masqueraded
+//       set hostaddrs4 { type ipv4_addr; elements = { 127.0.0.1 } }  # for conflict checks
 //       map hairpin_nets4 {
 //           type ipv4_addr : verdict; flags interval
 //           elements = { 10.77.0.0/24 : jump hairpin4_10_77_0_0_24 }
@@ -61,9 +62,11 @@
 //   mapping into guardhost/guardany, jumping to a chain of the attachment that returns when the
 //   conditions hold and accepts (no translation) otherwise.
 // - Conflicts are refused: a key held by another owner fails the ADD (PortConflict), and so
-//   does a wildcard mapping against a specific one of the same protocol and port on a local
-//   address, checked with per-key lookups before and after the transaction (the check after
-//   catches a concurrent ADD; then at least one of them fails). The same owner re-adding is a
+//   does a wildcard mapping against a specific one of the same protocol and port, checked with
+//   per-key lookups before and after the transaction (the check after catches a concurrent ADD;
+//   then at least one of them fails). For a wildcard, the specific keys to look up come from
+//   hostaddrs4/6, every host address a specific mapping has used (shared elements, never
+//   removed: a handful, whatever the number of containers). The same owner re-adding is a
 //   no-op.
 //
 // All functions act in the network namespace of the NftSocket and throw netlib::Error
@@ -157,8 +160,9 @@ private:
 };
 
 // Publishes the mappings in one transaction (plus conflict lookups). Idempotent for the same
-// owner; throws PortConflict, leaving nothing added, when another owner holds a port.
-void portmap_add(NftSocket& sock, const PortmapAttachment& a);
+// owner; throws PortConflict, leaving nothing added, when another owner holds a port. Returns
+// the mappings that were not in place before (new, or with another target).
+std::vector<PortMapping> portmap_add(NftSocket& sock, const PortmapAttachment& a);
 
 // Removes the attachment's elements: by key when `a.mappings` (and `a.hairpin`/`a.masq_all`
 // for the masquerade sets) are given, else by listing and matching the owner. Elements of other

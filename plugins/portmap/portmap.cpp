@@ -1,5 +1,6 @@
 #include "plugins/portmap/portmap.hpp"
 
+#include <cerrno>
 #include <iostream>
 #include <map>
 #include <set>
@@ -102,9 +103,9 @@ void enable_route_localnet(const netlib::IpAddr& container) {
 
 // Stale UDP flows to a newly published port would bypass the DNAT until they time out.
 // Failures are reported but not fatal: the mapping works for every new flow.
-void flush_udp_conntrack(const netlib::PortmapAttachment& a) {
+void flush_udp_conntrack(const std::vector<netlib::PortMapping>& fresh) {
     std::map<netlib::Family, std::set<std::uint16_t>> ports;
-    for (const auto& m : a.mappings) {
+    for (const auto& m : fresh) {
         if (m.proto == netlib::L4Proto::Udp) {
             ports[m.family()].insert(m.host_port);
         }
@@ -151,16 +152,22 @@ cni::Result add(const cni::Request& req) {
     }
     cni::Rollback undo;
     netlib::NftSocket nft;
+    std::vector<netlib::PortMapping> fresh;
     try {
-        netlib::portmap_add(nft, a);
+        fresh = netlib::portmap_add(nft, a);
     } catch (const netlib::PortConflict& e) {
         rethrow_conflict(e);
+    } catch (const netlib::Error& e) {
+        if (e.code() == EINVAL) {  // one host port mapped to two container ports, ...
+            throw cni::config_error(e.what());
+        }
+        throw;
     }
     undo.add([&nft, &a] { netlib::portmap_del(nft, a); });
     if (cfg.snat && any_v4(a)) {
         enable_route_localnet(*container_v4(a));
     }
-    flush_udp_conntrack(a);
+    flush_udp_conntrack(fresh);
     undo.commit();
     return *req.conf.prev_result;
 }

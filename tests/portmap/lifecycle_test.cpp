@@ -80,7 +80,7 @@ TEST_F(Lifecycle, PortHeldByAnotherContainerIsRefused) {
     publish(*c2_, r2_, json::array({mapping(8080, 80, "udp")}));
 }
 
-TEST_F(Lifecycle, WildcardAndSpecificOnALocalAddressConflict) {
+TEST_F(Lifecycle, WildcardAndSpecificAddressConflict) {
     publish(*c1_, r1_, json::array({mapping(8080, 80)}));
     auto specific = portmap(
         "ADD", *c2_, portmap_conf(r2_, json::array({mapping(8080, 80, "tcp", "10.88.10.1")})));
@@ -91,9 +91,9 @@ TEST_F(Lifecycle, WildcardAndSpecificOnALocalAddressConflict) {
     publish(*c1_, r1_, json::array({mapping(9090, 80, "tcp", "10.88.10.1")}));
     auto wildcard = portmap("ADD", *c2_, portmap_conf(r2_, json::array({mapping(9090, 80)})));
     EXPECT_EQ(wildcard.code(), 999) << wildcard.r.out;
-    EXPECT_NE(wildcard.out.value("msg", "").find("local address 10.88.10.1"), std::string::npos)
+    EXPECT_NE(wildcard.out.value("msg", "").find("on 10.88.10.1"), std::string::npos)
         << wildcard.r.out;
-    // A specific address that is not local competes with nothing.
+    // Another port, or a specific address no wildcard covers, competes with nothing.
     publish(*c2_, r2_, json::array({mapping(9090, 80, "tcp", "192.0.2.1")}));
 }
 
