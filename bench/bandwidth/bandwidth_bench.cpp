@@ -8,7 +8,7 @@
 // bridge result as prevResult) and DEL exactly as a runtime execs them; ours and the reference
 // alternate cycle by cycle so both see the same machine state. Two configurations: both
 // directions (tbf on the veth + ifb with its own tbf and the redirect), and ingress only (one
-// tbf, no ifb).
+// tbf, no ifb). Also measured: the kernel's own cost of deleting an ifb (DEL's floor).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,7 +17,9 @@
 #include <vector>
 
 #include "bench/common/latency.hpp"
+#include "netlib/link.hpp"
 #include "netlib/netns.hpp"
+#include "netlib/route_socket.hpp"
 #include "plugins/cni/exec.hpp"
 
 namespace {
@@ -78,6 +80,22 @@ void one_cycle(const Plugin& p, const std::string& id, bool egress, bench::Cycle
     netlib::remove_named_netns(id);
 }
 
+// The kernel's cost of deleting an ifb (unregistering a device waits for RCU grace periods):
+// what a DEL that removes one cannot go below.
+double ifb_delete_floor(int cycles) {
+    auto sock = netlib::RouteSocket::open();
+    std::vector<double> ms;
+    for (int i = 0; i < cycles; ++i) {
+        netlib::IfbSpec spec;
+        spec.name = "floor" + std::to_string(i);
+        auto ifb = netlib::create_ifb(sock, spec);
+        auto t0 = Clock::now();
+        (void)netlib::remove_link(sock, ifb.index);
+        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    return bench::stats(ms).median;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,6 +117,7 @@ int main(int argc, char** argv) {
                        : "== bandwidth ADD/DEL, ingress only (veth tbf)",
                 plugins, c);
         }
+        std::printf("\nkernel floor: delete one ifb: %.2fms median\n", ifb_delete_floor(cycles));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bandwidth_bench: %s\n", e.what());
         return 1;
