@@ -146,6 +146,13 @@ export CONTAINERS_CONF=$work/containers.conf
 unset CNI_ARGS XDG_RUNTIME_DIR
 pm() { podman --root "$work/root" --runroot "$work/runroot" --storage-driver overlay "$@"; }
 run() { pm run --cgroup-parent "/$cgroup" "$@"; }
+# podman only logs a failed CNI DEL (rm still succeeds): commands that tear down networking must
+# print nothing on stderr.
+pm_quiet() {
+    local err
+    err=$(pm "$@" 2>&1 >/dev/null) || fail "podman $*: $err"
+    [ -z "$err" ] || fail "podman $* reported: $err"
+}
 
 networks=(sdnet-pm-a sdnet-pm-b sdnet-pm-c)
 host_httpd=
@@ -265,7 +272,7 @@ expect_body "http://[$web_ip6]:80/ (direct)" "$(fetch "http://[$web_ip6]:80/")"
 
 # reload is DEL then ADD with CNI_ARGS IP=<old>;MAC=<old>: the container keeps both.
 step "podman network reload web"
-pm network reload web >/dev/null
+pm_quiet network reload web
 [ "$(inspect_ip web sdnet-pm-a)" = "$web_ip" ] || fail "reload changed the IP: $(inspect_ip web sdnet-pm-a)"
 inside=$(pm exec web ip -o link show dev eth0)
 grep -q " link/ether $web_mac " <<<"$inside" || fail "reload changed the MAC: $inside"
@@ -308,14 +315,14 @@ inside=$(pm exec web sh -c "ip -o -4 addr show dev eth1; ip -4 route show defaul
 grep -q " inet $web_c_ip/" <<<"$inside" || fail "web's eth1 does not have $web_c_ip: $inside"
 grep -q "default via 10.99.8.1 dev eth1" <<<"$inside" || fail "no default route via eth1: $inside"
 expect_body "http://127.0.0.1:8080/ (web on two networks)" "$(fetch "http://127.0.0.1:8080/")"
-pm network disconnect sdnet-pm-c web
+pm_quiet network disconnect sdnet-pm-c web
 inside=$(pm exec web ip -o link)
 ! grep -q " eth1[@:]" <<<"$inside" || fail "eth1 still in web after disconnect: $inside"
 [ ! -e "/var/lib/cni/networks/sdnet-pm-c/$web_c_ip" ] || fail "reservation $web_c_ip left"
 expect_body "http://127.0.0.1:8080/ (after disconnect)" "$(fetch "http://127.0.0.1:8080/")"
 
 step "podman rm -f -t 0"
-pm rm -f -t 0 web client web-b client-c >/dev/null
+pm_quiet rm -f -t 0 web client web-b client-c
 [ -z "$(pm ps -a -q)" ] || fail "containers left: $(pm ps -a)"
 veths=$(ip -j link show type veth)
 [ "$veths" = "[]" ] || fail "veths left: $veths"
@@ -343,7 +350,7 @@ done
 echo "no container, veth, netns file, cache file, reservation or nftables element left"
 
 step "podman network rm"
-pm network rm "${networks[@]}" >/dev/null
+pm_quiet network rm "${networks[@]}"
 conflists=$(find "$work/net.d" -name '*.conflist')
 [ -z "$conflists" ] || fail "conflists left: $conflists"
 bridges=$(ip -j link show type bridge)
