@@ -7,11 +7,11 @@
 #
 # Exit status: 0 pass, 77 skip (no podman, or no privilege unless SDNET_REQUIRE_NETNS=1), else fail.
 #
-# Everything happens in a private network namespace (podman's bridges, veths and nftables state
-# live there) and a private mount namespace with tmpfs on /run, /var/lib/cni,
-# /var/lib/containers and the work dir, so the machine's network and files are never touched.
-# The one thing a mount namespace cannot hide is cgroups: every container gets
-# --cgroup-parent=/$cgroup, removed (with any process left in it) when the test ends.
+# Everything happens in private namespaces: network (podman's bridges, veths and nftables state
+# live there), mount (tmpfs on /run, /var/lib/cni, /var/lib/containers over a private overlay of
+# /var/lib, and the work dir) and PID (whatever the test started dies with it), so the machine's
+# network and files are never touched. The one thing they cannot hide is cgroups: every
+# container gets --cgroup-parent=/$cgroup, removed (with any process left in it) at the end.
 set -euo pipefail
 
 plugin_dir=${1:?usage: podman_test.sh PLUGIN_DIR}
