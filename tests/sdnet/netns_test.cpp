@@ -7,9 +7,15 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "netlib/addr.hpp"
+#include "netlib/fd.hpp"
 #include "netlib/link.hpp"
 #include "netlib/route_socket.hpp"
 #include "runtime/libcni/attachment_id.hpp"
@@ -118,6 +124,39 @@ protected:
             GTEST_SKIP() << GetParam().name << " plugins not found in " << GetParam().dir; \
         }                                                                                  \
     } while (0)
+
+// A TCP listener on every address of `netns` (a socket stays in the netns it was made in).
+netlib::Fd listen_in(const std::string& netns, std::uint16_t port) {
+    netlib::NetnsGuard in{netlib::Netns::open(netns)};
+    netlib::Fd fd{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    int on = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+        ::listen(fd.get(), 8) != 0) {
+        ADD_FAILURE() << "listen on port " << port << " in " << netns << ": " << strerror(errno);
+    }
+    return fd;
+}
+
+// Connects from this (the host) netns to addr:port and reports whether `listener` got the
+// connection; gives up after two seconds either way.
+bool reaches(const std::string& addr, std::uint16_t port, const netlib::Fd& listener) {
+    netlib::Fd client{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    ::inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
+    (void)::connect(client.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    pollfd p{listener.get(), POLLIN, 0};
+    if (::poll(&p, 1, 2000) != 1) {
+        return false;
+    }
+    netlib::Fd accepted{::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC)};
+    return accepted.get() >= 0;
+}
 
 unsigned mode_of(const fs::path& p) {
     struct stat st {};
@@ -254,6 +293,34 @@ TEST_P(SdnetNetns, FailingPluginInTheChainIsRolledBack) {
     EXPECT_FALSE(link_in(ns.path, "eth0"));  // the bridge plugin got DEL
     EXPECT_TRUE(leases().empty());
     EXPECT_FALSE(fs::exists(cache_file("failing", ns.path, "eth0")));
+}
+
+// The example network shipped in conf/ (bridge, portmap, firewall, tuning, bandwidth), as the
+// README uses it: a published port reached from the host through the gateway address and
+// through 127.0.0.1, then nothing left after detach.
+TEST_P(SdnetNetns, ShippedBridgeConflistPublishesAPort) {
+    REQUIRE_PLUGINS("bridge", "host-local", "portmap", "firewall", "tuning", "bandwidth");
+    write_file(conf_ / "10-sdnet-bridge.conflist",
+               read_file(fs::path{SDNET_SOURCE_DIR} / "conf/10-sdnet-bridge.conflist"));
+    auto ns = make_netns("web");
+    auto r = sdnet({"attach", "sdnet-bridge", ns.path, "-p", "18080:80"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto listener = listen_in(ns.path, 80);
+    EXPECT_TRUE(reaches("10.88.10.1", 18080, listener));
+    EXPECT_TRUE(reaches("127.0.0.1", 18080, listener));
+    EXPECT_FALSE(reaches("127.0.0.1", 18081, listener));  // only the published port
+
+    // The reference portmap (v1.1.1) fails CHECK on a dual-stack network: it looks for the IPv4
+    // rules in its IPv6 chain ("could not check ipv6 dnat").
+    if (GetParam().name != "reference") {
+        r = sdnet({"check", "sdnet-bridge", ns.path});
+        EXPECT_EQ(r.status, 0) << r.err;
+    }
+    r = sdnet({"detach", "sdnet-bridge", ns.path});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_FALSE(link_in(ns.path, "eth0"));
+    EXPECT_FALSE(reaches("127.0.0.1", 18080, listener));
+    EXPECT_FALSE(fs::exists(cache_file("sdnet-bridge", ns.path, "eth0")));
 }
 
 INSTANTIATE_TEST_SUITE_P(Plugins, SdnetNetns,
