@@ -617,8 +617,12 @@ std::vector<std::string> portmap_check(NftSocket& sock, const PortmapAttachment&
     }
     for (const auto& m : a.mappings) {
         auto cur = sock.get_element(data_set(m), key_of(m));
+        auto holder = cur ? NftOwner::parse(cur->comment) : std::nullopt;
         if (!cur) {
             problems.push_back(m.host_to_string() + " is not published");
+        } else if (holder && holder->container_id == a.owner.container_id &&
+                   cur->comment != comment) {
+            continue;  // the same container through another network: see the plugin's ADD
         } else if (cur->comment != comment) {
             problems.push_back(m.host_to_string() + " is published by " + holder_of(cur->comment));
         } else if (cur->data != target_of(m)) {

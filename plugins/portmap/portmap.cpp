@@ -82,6 +82,43 @@ netlib::PortmapAttachment attachment(const cni::Request& req, const Config& cfg)
                      "owner: " + e.holder() + "; DEL that attachment or publish another port");
 }
 
+bool held_by_same_container(const netlib::PortConflict& e, const netlib::PortmapAttachment& a) {
+    auto first = e.holder().find('/');
+    auto second = e.holder().find('/', first + 1);
+    return first != std::string::npos && second != std::string::npos &&
+           e.holder().substr(first + 1, second - first - 1) == a.owner.container_id;
+}
+
+// Podman hands a container's port mappings to the portmap of every network the container
+// joins. A port this container already publishes through another attachment keeps leading
+// there (with the reference, the first network's rule wins too) and is left out of this one, so
+// that detaching the second network does not unpublish it. Conflicts are rare: the common ADD
+// makes one attempt.
+std::vector<netlib::PortMapping> publish(netlib::NftSocket& nft, netlib::PortmapAttachment& a) {
+    for (;;) {
+        try {
+            return netlib::portmap_add(nft, a);
+        } catch (const netlib::PortConflict& e) {
+            if (!held_by_same_container(e, a)) {
+                rethrow_conflict(e);
+            }
+            const auto& w = e.wanted();
+            auto dropped = std::erase_if(a.mappings, [&w](const netlib::PortMapping& m) {
+                return m.proto == w.proto && m.host_addr == w.host_addr &&
+                       m.host_port == w.host_port && m.family() == w.family();
+            });
+            if (dropped == 0) {
+                rethrow_conflict(e);
+            }
+        } catch (const netlib::Error& e) {
+            if (e.code() == EINVAL) {  // one host port mapped to two container ports, ...
+                throw cni::config_error(e.what());
+            }
+            throw;
+        }
+    }
+}
+
 // 127.0.0.1 can only be DNATed to a container if the interface routing there accepts
 // loopback-sourced packets. Set once, left on (other containers behind it rely on it), as the
 // reference does.
@@ -152,17 +189,7 @@ cni::Result add(const cni::Request& req) {
     }
     cni::Rollback undo;
     netlib::NftSocket nft;
-    std::vector<netlib::PortMapping> fresh;
-    try {
-        fresh = netlib::portmap_add(nft, a);
-    } catch (const netlib::PortConflict& e) {
-        rethrow_conflict(e);
-    } catch (const netlib::Error& e) {
-        if (e.code() == EINVAL) {  // one host port mapped to two container ports, ...
-            throw cni::config_error(e.what());
-        }
-        throw;
-    }
+    std::vector<netlib::PortMapping> fresh = publish(nft, a);
     undo.add([&nft, &a] { netlib::portmap_del(nft, a); });
     if (cfg.snat && any_v4(a)) {
         enable_route_localnet(*container_v4(a));

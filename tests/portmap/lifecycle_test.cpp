@@ -80,6 +80,27 @@ TEST_F(Lifecycle, PortHeldByAnotherContainerIsRefused) {
     publish(*c2_, r2_, json::array({mapping(8080, 80, "udp")}));
 }
 
+// Podman hands a container's mappings to the portmap of every network it joins: the second
+// network's ADD must succeed, the port keeps leading where it did, and detaching the second
+// network leaves it published.
+TEST_F(Lifecycle, SameContainerOnASecondNetworkKeepsItsPortOnTheFirst) {
+    publish(*c1_, r1_, json::array({mapping(8080, 80)}));
+    json second = portmap_conf(r1_, json::array({mapping(8080, 80), mapping(9090, 90)}),
+                               {{"name", "second-net"}});
+    auto add = portmap("ADD", *c1_, second);
+    ASSERT_EQ(add.r.exit_code, 0) << add.r.out;
+    auto map = observe("nft list map inet sdnet_portmap anyports4");
+    EXPECT_NE(map.find("tcp . 8080 comment \"sdnet net=sdnet-bridge "), std::string::npos) << map;
+    EXPECT_NE(map.find("tcp . 9090 comment \"sdnet net=second-net "), std::string::npos) << map;
+    EXPECT_EQ(portmap("CHECK", *c1_, second).r.exit_code, 0);
+
+    EXPECT_EQ(portmap("DEL", *c1_, second).r.exit_code, 0);
+    EXPECT_EQ(elements("anyports4"), std::vector<std::string>{R"({"concat":["tcp",8080]})"});
+    // Another container is still refused.
+    EXPECT_EQ(portmap("ADD", *c2_, portmap_conf(r2_, json::array({mapping(8080, 80)}))).code(),
+              999);
+}
+
 TEST_F(Lifecycle, WildcardAndSpecificAddressConflict) {
     publish(*c1_, r1_, json::array({mapping(8080, 80)}));
     auto specific = portmap(
