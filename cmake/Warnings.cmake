@@ -10,9 +10,11 @@ function(sdnet_warnings target)
         $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict -Wno-maybe-uninitialized>)
 endfunction()
 
-# Executables started per CNI call link libstdc++ statically: saves ~2 ms of dynamic relocation.
+# Executables started per CNI call link libstdc++ statically (saves ~2 ms of dynamic relocation)
+# and are not position-independent: a PIE plugin relocates ~4500 pointers at every start and
+# copies the pages holding them (~10 more page faults, ~0.1 ms of a ~1.3 ms exec).
 function(sdnet_fast_start target)
     if(SDNET_STATIC_DEPS)
-        target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc)
+        target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc -no-pie)
     endif()
 endfunction()
