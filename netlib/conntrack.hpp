@@ -17,12 +17,13 @@
 namespace netlib {
 
 // Deletes the entries of `family` and IP protocol `l4proto` (17 for UDP) whose original
-// direction's destination port is in `ports`. The kernel filters the dump by protocol
-// (CTA_FILTER); an entry that vanished meanwhile is not an error. A dump walks the kernel's
-// whole hash table (all namespaces' buckets: milliseconds with the default 262,144), so it is
-// skipped when this namespace has no entries at all. Returns how many were deleted; throws
-// Error if ctnetlink is unavailable or refuses.
-std::size_t conntrack_delete_by_dport(Family family, std::uint8_t l4proto,
-                                      const std::set<std::uint16_t>& ports);
+// direction's destination port is in `ports`; an entry that vanished meanwhile is not an error.
+// Skipped when this namespace has no entries at all. Recent kernels (6.18 here) delete by filter in
+// one request per port, walking only the non-empty buckets of the kernel's (global) hash table;
+// older ones get a dump filtered by protocol (CTA_FILTER, 5.8+), which locks every bucket
+// (milliseconds with the default 262,144), and one delete per match. Throws Error if ctnetlink
+// is unavailable or refuses.
+void conntrack_delete_by_dport(Family family, std::uint8_t l4proto,
+                               const std::set<std::uint16_t>& ports);
 
 }  // namespace netlib

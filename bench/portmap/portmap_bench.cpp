@@ -183,7 +183,7 @@ double conntrack_walk_ms(const Impl& impl, int samples) {
     std::vector<double> ms;
     for (int i = 0; i < samples; ++i) {
         auto t0 = Clock::now();
-        (void)netlib::conntrack_delete_by_dport(netlib::Family::V4, 17, {30000});
+        netlib::conntrack_delete_by_dport(netlib::Family::V4, 17, {30000});
         ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
     return stats(ms).median;

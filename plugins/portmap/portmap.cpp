@@ -149,7 +149,7 @@ void flush_udp_conntrack(const std::vector<netlib::PortMapping>& fresh) {
     }
     for (const auto& [family, set] : ports) {
         try {
-            (void)netlib::conntrack_delete_by_dport(family, kUdp, set);
+            netlib::conntrack_delete_by_dport(family, kUdp, set);
         } catch (const std::exception& e) {
             std::cerr << "portmap: could not delete stale UDP conntrack entries: " << e.what()
                       << '\n';
