@@ -1,6 +1,7 @@
 #include "netlib/link.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -121,6 +122,26 @@ TEST_F(Link, VethWithPeerInSecondNetns) {
     ASSERT_TRUE(peer2);
     EXPECT_TRUE(peer2->up);
     EXPECT_EQ(host2.peer_index, peer2->index);
+}
+
+// `ip -d` shows the queue counts; netlib asks for one per end instead of letting the kernel
+// allocate one per CPU and trim them after registration (an expedited RCU wait per end).
+TEST_F(Link, VethEndsHaveOneQueueEach) {
+    auto ctr = make_netns("ctr");
+    netlib::VethSpec spec{"vethQ1", "eth0", &ctr.ns, std::nullopt, std::nullopt, 0, true};
+    (void)netlib::create_veth(sock(), spec);
+    for (const std::string& where : {std::string{}, "-n " + ctr.name + " "}) {
+        std::string name = where.empty() ? "vethQ1" : "eth0";
+        std::FILE* p = ::popen(("ip -d " + where + "link show " + name).c_str(), "r");
+        ASSERT_NE(p, nullptr);
+        std::string out;
+        char buf[512];
+        while (std::fgets(buf, sizeof buf, p) != nullptr) {
+            out += buf;
+        }
+        ASSERT_EQ(::pclose(p), 0) << out;
+        EXPECT_NE(out.find("numtxqueues 1 numrxqueues 1 "), std::string::npos) << out;
+    }
 }
 
 TEST_F(Link, VethDownWhenAskedAndEnslaved) {
