@@ -98,7 +98,7 @@ cni::Result add(const cni::Request& req) {
     // gone.
     std::optional<plugin::PendingIpamAdd> pending;
     if (cfg.has_ipam) {
-        pending.emplace(req);
+        pending.emplace(req, masquerade(req, cfg));
     }
     cni::Rollback undo;
 
@@ -110,7 +110,7 @@ cni::Result add(const cni::Request& req) {
     if (cfg.is_gateway) {
         configure_gateway(host, cfg, att.bridge.index, ipam);
     }
-    add_nft_state(req, cfg, att, ipam, undo);
+    add_macspoof(req, cfg, att, undo);
     wait_port_forwarding(att.host.index);
     undo.commit();
     return make_result(req, std::move(ipam), att);

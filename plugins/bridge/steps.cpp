@@ -172,8 +172,11 @@ netlib::LinkInfo ensure_bridge(netlib::RouteSocket& host, const Config& cfg) {
 void create_veth_pair(netlib::RouteSocket& host, netlib::RouteSocket& ctr,
                       const netlib::Netns& netns, const cni::Request& req, const Config& cfg,
                       Attachment& att, cni::Rollback& undo) {
+    // The container end's MAC is drawn here, as the kernel would draw it (random, locally
+    // administered), so that the container interface is known without looking it up.
+    const netlib::MacAddr mac = cfg.mac ? *cfg.mac : netlib::MacAddr::random();
     for (int attempt = 0;; ++attempt) {
-        netlib::VethSpec spec{netlib::random_veth_name(), req.env.ifname, &netns, cfg.mtu, cfg.mac,
+        netlib::VethSpec spec{netlib::random_veth_name(), req.env.ifname, &netns, cfg.mtu, mac,
                               att.bridge.index,           true,           &ctr};
         spec.peer_arp_notify = !cfg.disable_container_interface;
         try {
@@ -194,12 +197,10 @@ void create_veth_pair(netlib::RouteSocket& host, netlib::RouteSocket& ctr,
         break;
     }
     undo.add([&host, name = att.host.name] { (void)netlib::remove_link(host, name); });
-    auto container = netlib::find_link(ctr, req.env.ifname);
-    if (!container) {
-        throw cni::Error(cni::Code::Internal,
-                         "veth peer \"" + req.env.ifname + "\" missing after creation");
-    }
-    att.container = *container;
+    att.container.index = att.host.peer_index;  // the host end's IFLA_LINK
+    att.container.name = req.env.ifname;
+    att.container.kind = "veth";
+    att.container.mac = mac;
     if (cfg.hairpin_mode || cfg.port_isolation) {
         netlib::BridgePortFlags flags;
         flags.hairpin = cfg.hairpin_mode;
@@ -244,13 +245,20 @@ void configure_gateway(netlib::RouteSocket& host, const Config& cfg, int bridge_
     }
 }
 
-void add_nft_state(const cni::Request& req, const Config& cfg, const Attachment& att,
-                   const cni::Result& ipam, cni::Rollback& undo) {
-    if (cfg.ip_masq && !ipam.ips.empty()) {
-        auto masq = masq_of(req, ipam);
-        netlib::masq_add(masq);
-        undo.add([masq] { netlib::masq_del(masq); });
+plugin::AfterAllocation masquerade(const cni::Request& req, const Config& cfg) {
+    if (!cfg.ip_masq) {
+        return {};
     }
+    return {[&req](const cni::Result& ipam) {
+                if (!ipam.ips.empty()) {
+                    netlib::masq_add(masq_of(req, ipam));
+                }
+            },
+            [&req](const cni::Result& ipam) { netlib::masq_del(masq_of(req, ipam)); }};
+}
+
+void add_macspoof(const cni::Request& req, const Config& cfg, const Attachment& att,
+                  cni::Rollback& undo) {
     if (cfg.macspoofchk) {
         netlib::MacspoofAttachment spoof{req.conf.name, req.env.container_id, req.env.ifname,
                                          att.host.name, att.container.mac};

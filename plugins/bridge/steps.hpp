@@ -7,6 +7,7 @@
 #include "plugins/bridge/config.hpp"
 #include "plugins/cni/rollback.hpp"
 #include "plugins/cni/skel.hpp"
+#include "plugins/common/ipam_client.hpp"
 
 // The phases of a bridge ADD and DEL. Each ADD phase registers the undo of what it created.
 namespace bridge {
@@ -34,9 +35,13 @@ void configure_container(netlib::RouteSocket& ctr, const netlib::Netns& netns,
 void configure_gateway(netlib::RouteSocket& host, const Config& cfg, int bridge_index,
                        const cni::Result& ipam);
 
-// Masquerade and MAC spoof-check elements, tagged with the attachment as owner.
-void add_nft_state(const cni::Request& req, const Config& cfg, const Attachment& att,
-                   const cni::Result& ipam, cni::Rollback& undo);
+// The masquerade element for the allocated addresses (ipMasq), tagged with the attachment as
+// owner; it runs on the IPAM thread, right after the allocation.
+plugin::AfterAllocation masquerade(const cni::Request& req, const Config& cfg);
+
+// The MAC spoof-check element (macspoofchk), tagged with the attachment as owner.
+void add_macspoof(const cni::Request& req, const Config& cfg, const Attachment& att,
+                  cni::Rollback& undo);
 
 // Returns once the bridge port forwards frames (the kernel's link watch can lag behind).
 void wait_port_forwarding(int port_index);

@@ -42,6 +42,14 @@ bool in_process(const cni::Request& req) {
     return real_dir(found) == own_dir();
 }
 
+void release_quietly(const cni::Request& req) {
+    try {
+        ipam_del(req);
+    } catch (const std::exception& e) {
+        std::cerr << "rollback step failed: " << e.what() << '\n';
+    }
+}
+
 }  // namespace
 
 cni::Result ipam_add(const cni::Request& req) {
@@ -64,28 +72,48 @@ void ipam_status(const cni::Request& req) {
     in_process(req) ? ipam::host_local_status(req) : cni::delegate(cni::Command::Status, req);
 }
 
-PendingIpamAdd::PendingIpamAdd(const cni::Request& req)
-    : req_(req), result_(std::async(std::launch::async, [&req] { return ipam_add(req); })) {}
+PendingIpamAdd::PendingIpamAdd(const cni::Request& req, AfterAllocation then)
+    : req_(req), then_(std::move(then)) {
+    result_ = std::async(std::launch::async, [this] {
+        cni::Result r = ipam_add(req_);
+        if (then_.apply) {
+            try {
+                then_.apply(r);
+            } catch (...) {
+                release_quietly(req_);
+                throw;
+            }
+        }
+        return r;
+    });
+}
 
 PendingIpamAdd::~PendingIpamAdd() {
     if (!result_.valid()) {
         return;
     }
+    cni::Result r;
     try {
-        result_.get();
+        r = result_.get();
     } catch (...) {
-        return;  // nothing was reserved
+        return;  // nothing was reserved, or it was released already
     }
-    try {
-        ipam_del(req_);
-    } catch (const std::exception& e) {
-        std::cerr << "rollback step failed: " << e.what() << '\n';
+    if (then_.revert) {
+        try {
+            then_.revert(r);
+        } catch (const std::exception& e) {
+            std::cerr << "rollback step failed: " << e.what() << '\n';
+        }
     }
+    release_quietly(req_);
 }
 
 cni::Result PendingIpamAdd::take(cni::Rollback& undo) {
     cni::Result r = result_.get();
     undo.add([&req = req_] { ipam_del(req); });
+    if (then_.revert) {
+        undo.add([revert = then_.revert, r] { revert(r); });
+    }
     return r;
 }
 

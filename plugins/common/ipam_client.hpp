@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <future>
 
 #include "plugins/cni/rollback.hpp"
@@ -23,20 +24,32 @@ void ipam_status(const cni::Request& req);
 // for the longer of the two instead of their sum. Threads keep their own network namespace, so
 // the allocation (or the delegated IPAM process) stays in the runtime's netns whatever the plugin
 // thread enters.
+//
+// `then` is work that needs nothing but the allocated addresses (a masquerade element): it runs
+// on the same thread right after the allocation, so it overlaps with the link setup too. If it
+// fails, the allocation is released and take() rethrows its error; `then.revert` undoes it when
+// the ADD fails later.
+struct AfterAllocation {
+    std::function<void(const cni::Result&)> apply;
+    std::function<void(const cni::Result&)> revert;
+};
+
 class PendingIpamAdd {
 public:
-    explicit PendingIpamAdd(const cni::Request& req);
+    explicit PendingIpamAdd(const cni::Request& req, AfterAllocation then = {});
     PendingIpamAdd(const PendingIpamAdd&) = delete;
     PendingIpamAdd& operator=(const PendingIpamAdd&) = delete;
     // If take() was never called (the ADD failed first), waits for the allocation and releases
     // whatever it reserved.
     ~PendingIpamAdd();
 
-    // Waits for the result; rethrows the IPAM error. On success registers the release in `undo`.
+    // Waits for the result; rethrows the IPAM (or `then`) error. On success registers the
+    // release, and then.revert, in `undo`.
     cni::Result take(cni::Rollback& undo);
 
 private:
     const cni::Request& req_;
+    AfterAllocation then_;
     std::future<cni::Result> result_;
 };
 
