@@ -347,11 +347,13 @@ std::string holder_of(const std::string& comment) {
     return owner ? owner->to_string() : comment.empty() ? "(no owner tag)" : comment;
 }
 
-[[noreturn]] void conflict(const PortMapping& m, const std::string& comment, std::string_view how) {
-    auto holder = holder_of(comment);
-    throw PortConflict(m, holder,
-                       "host port " + m.host_to_string() + " is already published by " + holder +
-                           std::string(how));
+// Podman hands a container's port mappings to the portmap of every network the container
+// joins. A key the same container holds through another attachment (other network or ifname)
+// is therefore no conflict: it keeps leading there (with the reference, the first network's
+// rule wins too) and is left out of this attachment, so that detaching the second network does
+// not unpublish it.
+bool held_by_same_container(const std::optional<NftOwner>& holder, const NftOwner& owner) {
+    return holder && holder->container_id == owner.container_id && *holder != owner;
 }
 
 // The host addresses specific mappings use, per family, listed once per call (a handful: the
@@ -393,14 +395,14 @@ void check_overlaps(NftSocket& sock, const PortmapAttachment& a, HostAddrs& host
         if (!is_wildcard(m)) {
             auto cur = sock.get_element(fs.any, key_of(m.proto, std::nullopt, m.host_port));
             if (cur && cur->comment != comment) {
-                conflict(m, cur->comment, " on every local address");
+                throw PortConflict(m, cur->comment, " on every local address");
             }
             continue;
         }
         for (const auto& addr : hosts.of(m.family())) {
             auto cur = sock.get_element(fs.host, key_of(m.proto, addr, m.host_port));
             if (cur && cur->comment != comment) {
-                conflict(m, cur->comment, " on " + addr.to_string());
+                throw PortConflict(m, cur->comment, " on " + addr.to_string());
             }
         }
     }
@@ -480,15 +482,18 @@ std::string PortmapMatch::to_string() const {
     return out + (kind == Kind::Iifname ? ifname : net.to_string());
 }
 
-PortConflict::PortConflict(PortMapping wanted, std::string holder, std::string detail)
+PortConflict::PortConflict(PortMapping wanted, const std::string& comment, std::string_view where)
     : Error(EADDRINUSE, "portmap_add", wanted.host_to_string()),
       wanted_(std::move(wanted)),
-      holder_(std::move(holder)),
-      message_(std::move(detail)) {}
+      holder_(NftOwner::parse(comment)),
+      holder_name_(holder_of(comment)),
+      message_("host port " + wanted_.host_to_string() + " is already published by " +
+               holder_name_ + std::string(where)) {}
 
-std::vector<PortMapping> portmap_add(NftSocket& sock, const PortmapAttachment& a) {
-    a.owner.validate("portmap_add");
-    check_duplicates(a);
+namespace {
+
+// One attempt of portmap_add: every mapping of `a`, or a PortConflict.
+std::vector<PortMapping> add_once(NftSocket& sock, const PortmapAttachment& a) {
     auto w = wanted(a);
     if (w.elems.empty()) {
         return {};
@@ -503,7 +508,7 @@ std::vector<PortMapping> portmap_add(NftSocket& sock, const PortmapAttachment& a
             return;  // a masquerade address: the newest owner takes it, as in nft_masq
         }
         if (cur.comment != comment) {
-            conflict(*w.mapping[i], cur.comment, "");
+            throw PortConflict(*w.mapping[i], cur.comment, "");
         }
         if (cur.verdict && cur.verdict->chain != want.elem.verdict.value_or(NftVerdict{}).chain) {
             old_guards.insert(cur.verdict->chain);  // conditions changed since the last ADD
@@ -532,6 +537,34 @@ std::vector<PortMapping> portmap_add(NftSocket& sock, const PortmapAttachment& a
         }
     }
     return fresh;
+}
+
+// Matches the mappings publishing the same host port as `m`.
+auto same_host_side(const PortMapping& m) {
+    return [&m](const PortMapping& other) {
+        return other.proto == m.proto && other.host_addr == m.host_addr &&
+               other.host_port == m.host_port && other.family() == m.family();
+    };
+}
+
+}  // namespace
+
+PortmapAdded portmap_add(NftSocket& sock, const PortmapAttachment& a) {
+    a.owner.validate("portmap_add");
+    check_duplicates(a);
+    PortmapAttachment rest = a;  // without the ports the same container publishes elsewhere
+    // Conflicts are rare: the common ADD makes one attempt.
+    for (;;) {
+        try {
+            auto fresh = add_once(sock, rest);
+            return {std::move(rest.mappings), std::move(fresh)};
+        } catch (const PortConflict& e) {
+            if (!held_by_same_container(e.holder(), a.owner) ||
+                std::erase_if(rest.mappings, same_host_side(e.wanted())) == 0) {
+                throw;
+            }
+        }
+    }
 }
 
 void portmap_del(NftSocket& sock, const PortmapAttachment& a) {
@@ -617,12 +650,10 @@ std::vector<std::string> portmap_check(NftSocket& sock, const PortmapAttachment&
     }
     for (const auto& m : a.mappings) {
         auto cur = sock.get_element(data_set(m), key_of(m));
-        auto holder = cur ? NftOwner::parse(cur->comment) : std::nullopt;
         if (!cur) {
             problems.push_back(m.host_to_string() + " is not published");
-        } else if (holder && holder->container_id == a.owner.container_id &&
-                   cur->comment != comment) {
-            continue;  // the same container through another network: see the plugin's ADD
+        } else if (held_by_same_container(NftOwner::parse(cur->comment), a.owner)) {
+            continue;  // left out of this attachment by portmap_add
         } else if (cur->comment != comment) {
             problems.push_back(m.host_to_string() + " is published by " + holder_of(cur->comment));
         } else if (cur->data != target_of(m)) {

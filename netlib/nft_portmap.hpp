@@ -67,7 +67,9 @@
 //   then at least one of them fails). For a wildcard, the specific keys to look up come from
 //   hostaddrs4/6, every host address a specific mapping has used (shared elements, never
 //   removed: a handful, whatever the number of containers). The same owner re-adding is a
-//   no-op.
+//   no-op. A key the same container holds through another attachment (other network or
+//   ifname) is not a conflict: that attachment keeps it, and the mapping is left out of this
+//   one (podman hands a container's mappings to every network it joins).
 //
 // All functions act in the network namespace of the NftSocket and throw netlib::Error
 // (NftBatchError for a rejected transaction).
@@ -139,30 +141,44 @@ struct PortmapAttachment {
 
 inline constexpr const char* kPortmapTable = "sdnet_portmap";
 
-// A host port (or a wildcard/specific overlap) already published by another attachment.
+// A host port (or a wildcard/specific overlap) already published by another container.
 class PortConflict : public Error {
 public:
-    PortConflict(PortMapping wanted, std::string holder, std::string detail);
+    // `comment`: that of the element holding the port; `where`: appended to the message
+    // (" on every local address").
+    PortConflict(PortMapping wanted, const std::string& comment, std::string_view where);
 
     const PortMapping& wanted() const noexcept { return wanted_; }
 
-    // "<network>/<container id>/<ifname>" of the attachment holding the port, or the raw
-    // comment of an element sdnet did not write.
-    const std::string& holder() const noexcept { return holder_; }
+    // The attachment holding the port; nullopt for an element sdnet did not write.
+    const std::optional<NftOwner>& holder() const noexcept { return holder_; }
+
+    // For messages: "<network>/<container id>/<ifname>" of holder(), else the raw comment of
+    // the element, or "(no owner tag)".
+    const std::string& holder_name() const noexcept { return holder_name_; }
 
     // "host port tcp 0.0.0.0:8080 is already published by n/c1/eth0".
     const std::string& message() const noexcept { return message_; }
 
 private:
     PortMapping wanted_;
-    std::string holder_;
+    std::optional<NftOwner> holder_;
+    std::string holder_name_;
     std::string message_;
 };
 
-// Publishes the mappings in one transaction (plus conflict lookups). Idempotent for the same
-// owner; throws PortConflict, leaving nothing added, when another owner holds a port. Returns
-// the mappings that were not in place before (new, or with another target).
-std::vector<PortMapping> portmap_add(NftSocket& sock, const PortmapAttachment& a);
+struct PortmapAdded {
+    // The mappings this attachment publishes: all of `a.mappings` except those whose host port
+    // the same container already publishes through another attachment (that one keeps it).
+    std::vector<PortMapping> published;
+    // Those of `published` that were not in place before (new, or with another target).
+    std::vector<PortMapping> fresh;
+};
+
+// Publishes the mappings in one transaction (plus conflict lookups; one more attempt per host
+// port the same container holds elsewhere). Idempotent for the same owner; throws
+// PortConflict, leaving nothing added, when another container holds a port.
+PortmapAdded portmap_add(NftSocket& sock, const PortmapAttachment& a);
 
 // Removes the attachment's elements: by key when `a.mappings` (and `a.hairpin`/`a.masq_all`
 // for the masquerade sets) are given, else by listing and matching the owner. Elements of other
@@ -189,7 +205,8 @@ struct PortmapEntry {
                                                      std::optional<std::string> network = {});
 
 // What is missing or different for the attachment, one line each; empty when everything is in
-// place (per-key lookups).
+// place (per-key lookups). A port the same container publishes through another attachment is
+// in place, as portmap_add left it.
 [[nodiscard]] std::vector<std::string> portmap_check(NftSocket& sock, const PortmapAttachment& a);
 
 }  // namespace netlib

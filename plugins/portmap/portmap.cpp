@@ -77,45 +77,21 @@ netlib::PortmapAttachment attachment(const cni::Request& req, const Config& cfg)
     return a;
 }
 
-[[noreturn]] void rethrow_conflict(const netlib::PortConflict& e) {
-    throw cni::Error(cni::Code::Internal, e.message(),
-                     "owner: " + e.holder() + "; DEL that attachment or publish another port");
-}
-
-bool held_by_same_container(const netlib::PortConflict& e, const netlib::PortmapAttachment& a) {
-    auto first = e.holder().find('/');
-    auto second = e.holder().find('/', first + 1);
-    return first != std::string::npos && second != std::string::npos &&
-           e.holder().substr(first + 1, second - first - 1) == a.owner.container_id;
-}
-
-// Podman hands a container's port mappings to the portmap of every network the container
-// joins. A port this container already publishes through another attachment keeps leading
-// there (with the reference, the first network's rule wins too) and is left out of this one, so
-// that detaching the second network does not unpublish it. Conflicts are rare: the common ADD
-// makes one attempt.
-std::vector<netlib::PortMapping> publish(netlib::NftSocket& nft, netlib::PortmapAttachment& a) {
-    for (;;) {
-        try {
-            return netlib::portmap_add(nft, a);
-        } catch (const netlib::PortConflict& e) {
-            if (!held_by_same_container(e, a)) {
-                rethrow_conflict(e);
-            }
-            const auto& w = e.wanted();
-            auto dropped = std::erase_if(a.mappings, [&w](const netlib::PortMapping& m) {
-                return m.proto == w.proto && m.host_addr == w.host_addr &&
-                       m.host_port == w.host_port && m.family() == w.family();
-            });
-            if (dropped == 0) {
-                rethrow_conflict(e);
-            }
-        } catch (const netlib::Error& e) {
-            if (e.code() == EINVAL) {  // one host port mapped to two container ports, ...
-                throw cni::config_error(e.what());
-            }
-            throw;
+// A port the same container publishes through another network is left out by portmap_add
+// (podman hands a container's mappings to every network it joins); another container's is an
+// error.
+netlib::PortmapAdded publish(netlib::NftSocket& nft, const netlib::PortmapAttachment& a) {
+    try {
+        return netlib::portmap_add(nft, a);
+    } catch (const netlib::PortConflict& e) {
+        throw cni::Error(
+            cni::Code::Internal, e.message(),
+            "owner: " + e.holder_name() + "; DEL that attachment or publish another port");
+    } catch (const netlib::Error& e) {
+        if (e.code() == EINVAL) {  // one host port mapped to two container ports, ...
+            throw cni::config_error(e.what());
         }
+        throw;
     }
 }
 
@@ -157,17 +133,8 @@ void flush_udp_conntrack(const std::vector<netlib::PortMapping>& fresh) {
     }
 }
 
-bool any_v4(const netlib::PortmapAttachment& a) {
-    for (const auto& m : a.mappings) {
-        if (m.family() == netlib::Family::V4) {
-            return true;
-        }
-    }
-    return false;
-}
-
-std::optional<netlib::IpAddr> container_v4(const netlib::PortmapAttachment& a) {
-    for (const auto& m : a.mappings) {
+std::optional<netlib::IpAddr> container_v4(const std::vector<netlib::PortMapping>& mappings) {
+    for (const auto& m : mappings) {
         if (m.family() == netlib::Family::V4) {
             return m.container_addr;
         }
@@ -189,12 +156,13 @@ cni::Result add(const cni::Request& req) {
     }
     cni::Rollback undo;
     netlib::NftSocket nft;
-    std::vector<netlib::PortMapping> fresh = publish(nft, a);
+    auto added = publish(nft, a);
+    // portmap_del removes only this owner's elements: the ports left out stay where they are.
     undo.add([&nft, &a] { netlib::portmap_del(nft, a); });
-    if (cfg.snat && any_v4(a)) {
-        enable_route_localnet(*container_v4(a));
+    if (auto v4 = container_v4(added.published); cfg.snat && v4) {
+        enable_route_localnet(*v4);
     }
-    flush_udp_conntrack(fresh);
+    flush_udp_conntrack(added.fresh);
     undo.commit();
     return *req.conf.prev_result;
 }
