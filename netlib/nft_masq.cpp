@@ -220,11 +220,7 @@ void masq_gc(NftSocket& sock, const std::string& network,
     if (network.empty()) {
         throw Error(EINVAL, "masq_gc", "", "network name is empty");
     }
-    auto stale = [&](const NftElem& e) {
-        auto owner = NftOwner::parse(e.comment);
-        return owner && owner->network == network &&
-               !valid.contains({owner->container_id, owner->ifname});
-    };
+    auto stale = [&](const NftElem& e) { return nft_is_stale(e, network, valid); };
     auto sets = addr_sets();
     nft_remove_all_if(sock, sets, stale);
 }

@@ -221,6 +221,14 @@ std::string NftOwner::to_string() const {
     return network + '/' + container_id + '/' + ifname;
 }
 
+bool nft_is_stale(const NftElem& e, std::string_view network,
+                  const std::set<std::pair<std::string, std::string>>& valid, NftIdOnly id_only) {
+    auto owner = NftOwner::parse(e.comment);
+    return owner && owner->network == network &&
+           !valid.contains({owner->container_id, owner->ifname}) &&
+           !(id_only == NftIdOnly::KeepsContainer && valid.contains({owner->container_id, ""}));
+}
+
 std::vector<NftEnsured> nft_ensure_elements(NftSocket& sock, const NftSkeleton& skeleton,
                                             std::span<const NftSetElem> want,
                                             const NftOnTaken& on_taken) {

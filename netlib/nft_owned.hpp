@@ -22,9 +22,11 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "netlib/nft.hpp"
@@ -105,6 +107,19 @@ std::vector<NftSetElem> nft_remove_elements_if(NftSocket& sock, std::span<const 
 // proportional to the sets' size: for GC, and for DEL when the keys are unknown.
 std::vector<NftSetElem> nft_remove_all_if(NftSocket& sock, std::span<const NftSet> sets,
                                           const std::function<bool(const NftElem&)>& pred);
+
+// How GC reads a (container id, "") entry of its valid attachments.
+enum class NftIdOnly : std::uint8_t {
+    Exact,           // as any other entry: it matches no element, since every owner has an ifname
+    KeepsContainer,  // it keeps every ifname of that container (legacy id-only lists)
+};
+
+// GC's rule for owner-tagged elements: true if `e` belongs to an attachment of `network` that
+// is not in `valid` (container id, ifname pairs, from cni.dev/valid-attachments). Elements
+// without an sdnet owner tag and those of other networks are never stale.
+[[nodiscard]] bool nft_is_stale(const NftElem& e, std::string_view network,
+                                const std::set<std::pair<std::string, std::string>>& valid,
+                                NftIdOnly id_only = NftIdOnly::Exact);
 
 // Deletes a regular chain (and its rules) unless rules or map elements still jump to it; the
 // kernel checks the references atomically. True if it was deleted.

@@ -606,10 +606,7 @@ void portmap_gc(NftSocket& sock, const std::string& network,
         throw Error(EINVAL, "portmap_gc", "", "network name is empty");
     }
     auto stale = [&](const NftElem& e) {
-        auto owner = NftOwner::parse(e.comment);
-        return owner && owner->network == network &&
-               !valid.contains({owner->container_id, owner->ifname}) &&
-               !valid.contains({owner->container_id, ""});
+        return nft_is_stale(e, network, valid, NftIdOnly::KeepsContainer);
     };
     auto all = owned_sets();
     delete_unused_chains(sock, guard_chains_of(nft_remove_all_if(sock, all, stale)));

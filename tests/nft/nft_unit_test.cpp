@@ -76,6 +76,24 @@ TEST(NftUnitTest, OwnerValidationNamesTheOperation) {
     EXPECT_NO_THROW((NftOwner{std::string(100, 'n'), std::string(64, 'c'), "eth0"}.validate("x")));
 }
 
+TEST(NftUnitTest, GcStaleIsAnUnlistedOwnerOfTheNetwork) {
+    auto elem = [](std::string comment) {
+        NftElem e;
+        e.comment = std::move(comment);
+        return e;
+    };
+    auto c1 = elem(NftOwner{"n", "c1", "eth0"}.comment());
+    std::set<std::pair<std::string, std::string>> valid{{"c1", "eth1"}, {"c2", ""}};
+    EXPECT_TRUE(nft_is_stale(c1, "n", valid));
+    EXPECT_FALSE(nft_is_stale(c1, "other", valid));
+    EXPECT_FALSE(nft_is_stale(elem("hand-made"), "n", valid));
+    EXPECT_FALSE(nft_is_stale(c1, "n", {{"c1", "eth0"}}));
+    auto c2 = elem(NftOwner{"n", "c2", "eth0"}.comment());
+    EXPECT_TRUE(nft_is_stale(c2, "n", valid));
+    EXPECT_FALSE(nft_is_stale(c2, "n", valid, NftIdOnly::KeepsContainer));
+    EXPECT_TRUE(nft_is_stale(c1, "n", valid, NftIdOnly::KeepsContainer));
+}
+
 TEST(NftUnitTest, MasqChainNamesRoundTrip) {
     EXPECT_EQ(masq_chain_name(IpNet::parse("10.77.0.2/24")), "masq4_10_77_0_0_24");
     EXPECT_EQ(masq_chain_name(IpNet::parse("fd00:77::2/64")), "masq6_fd00_77_0_0_0_0_0_0_64");
