@@ -5,6 +5,21 @@
 #include "runtime/sdnet/commands.hpp"
 
 namespace sdnet {
+namespace {
+
+// The runtime configuration of `t` with the CNI_ARGS and capability args its ADD had, from the
+// cache entry (none without one), not whatever this command line says, as podman does.
+libcni::RuntimeConf runtime_conf_as_added(const Target& t,
+                                          const std::optional<libcni::CacheEntry>& cached) {
+    libcni::RuntimeConf rc{t.container_id, t.netns, t.ifname, {}, json::object()};
+    if (cached) {
+        rc.args = cached->cni_args;
+        rc.capability_args = cached->capability_args;
+    }
+    return rc;
+}
+
+}  // namespace
 
 int cmd_detach(Invocation& inv) {
     ParseSpec spec;
@@ -33,13 +48,7 @@ int cmd_detach(Invocation& inv) {
             cached->config, "cached config in " +
                                 rt.cache().path_for(t.network, t.container_id, t.ifname).string());
     }
-    // As podman does: DEL gets the arguments the ADD had, not whatever this command line says.
-    libcni::RuntimeConf rc{t.container_id, t.netns, t.ifname, {}, json::object()};
-    if (cached) {
-        rc.args = cached->cni_args;
-        rc.capability_args = cached->capability_args;
-    }
-    rt.del(list, rc);
+    rt.del(list, runtime_conf_as_added(t, cached));
     inv.out << "detached " << t.network << " from " << t.netns
             << (cached ? "" : " (there was no cache entry)") << "\n";
     return 0;
@@ -63,12 +72,7 @@ int cmd_check(Invocation& inv) {
     if (!std::filesystem::exists(file)) {
         throw libcni::Error("not attached: no cache entry " + file.string());
     }
-    libcni::RuntimeConf rc{t.container_id, t.netns, t.ifname, {}, json::object()};
-    if (auto cached = cached_entry(rt, t)) {
-        rc.args = cached->cni_args;
-        rc.capability_args = cached->capability_args;
-    }
-    if (!rt.check(list, rc)) {
+    if (!rt.check(list, runtime_conf_as_added(t, cached_entry(rt, t)))) {
         inv.out << "skipped: network " << t.network << " sets disableCheck\n";
         return 0;
     }
