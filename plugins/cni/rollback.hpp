@@ -2,9 +2,11 @@
 
 #include <exception>
 #include <functional>
-#include <iostream>
+#include <string>
 #include <utility>
 #include <vector>
+
+#include "plugins/cni/stdio.hpp"
 
 namespace cni {
 
@@ -25,7 +27,7 @@ public:
             try {
                 (*it)();
             } catch (const std::exception& e) {
-                std::cerr << "rollback step failed: " << e.what() << '\n';
+                warn(std::string{"rollback step failed: "} + e.what());
             }
         }
     }

@@ -1,13 +1,13 @@
 #include "plugins/cni/skel.hpp"
 
 #include <cerrno>
-#include <iostream>
-#include <iterator>
-#include <sstream>
+
+#include <unistd.h>
 
 #include "netlib/error.hpp"
 #include "plugins/cni/error.hpp"
 #include "plugins/cni/json_util.hpp"
+#include "plugins/cni/stdio.hpp"
 
 namespace cni {
 namespace {
@@ -55,10 +55,11 @@ void check_verb_allowed(Command command, const Version& v) {
 Request read_request(Command command, const Io& io) {
     Request req;
     req.env = Env::load(command, io.getenv);
-    req.stdin_data.assign(std::istreambuf_iterator<char>(io.in), {});
-    if (io.in.bad()) {
+    auto input = io.read_input();
+    if (!input) {
         throw Error(Code::Io, "error reading from stdin");
     }
+    req.stdin_data = std::move(*input);
     try {
         req.config = json::parse(req.stdin_data);
     } catch (const json::parse_error& e) {
@@ -80,7 +81,7 @@ void dispatch(const Plugin& plugin, const Request& req, const Io& io) {
     };
     switch (req.env.command) {
         case Command::Add:
-            io.out << to_json(plugin.add(req), req.conf.version).dump() << '\n';
+            io.out(to_json(plugin.add(req), req.conf.version).dump() + '\n');
             break;
         case Command::Del:
             call(plugin.del);
@@ -100,12 +101,12 @@ void dispatch(const Plugin& plugin, const Request& req, const Io& io) {
 }
 
 int fail(const Error& e, const Io& io) {
-    io.out << error_json(e).dump() << '\n';
-    io.err << "CNI error " << static_cast<int>(e.code()) << ": " << e.what();
+    io.out(error_json(e).dump() + '\n');
+    std::string line = "CNI error " + std::to_string(static_cast<int>(e.code())) + ": " + e.what();
     if (!e.details().empty()) {
-        io.err << " (" << e.details() << ")";
+        line += " (" + e.details() + ")";
     }
-    io.err << '\n';
+    io.err(line + '\n');
     return 1;
 }
 
@@ -160,8 +161,8 @@ json error_json(const Error& e) {
 int run(const Plugin& plugin, const Io& io) {
     auto command_text = io.getenv("CNI_COMMAND");
     if (!command_text || command_text->empty()) {
-        io.err << "CNI plugin " << plugin.name
-               << " (sdnet); CNI protocol versions supported: " << supported_list() << '\n';
+        io.err("CNI plugin " + plugin.name +
+               " (sdnet); CNI protocol versions supported: " + supported_list() + '\n');
         return 0;
     }
     try {
@@ -170,7 +171,7 @@ int run(const Plugin& plugin, const Io& io) {
             throw Error(Code::InvalidEnv, "unknown CNI_COMMAND: " + *command_text);
         }
         if (*command == Command::Version) {
-            io.out << version_json().dump() << '\n';
+            io.out(version_json().dump() + '\n');
             return 0;
         }
         dispatch(plugin, read_request(*command, io), io);
@@ -186,8 +187,9 @@ int run(const Plugin& plugin, const Io& io) {
 }
 
 int main(const Plugin& plugin) {
-    std::ios::sync_with_stdio(false);
-    return run(plugin, Io{process_getenv(), std::cin, std::cout, std::cerr});
+    return run(plugin, Io{process_getenv(), [] { return read_all(STDIN_FILENO); },
+                          [](std::string_view s) { (void)write_all(STDOUT_FILENO, s); },
+                          [](std::string_view s) { (void)write_all(STDERR_FILENO, s); }});
 }
 
 }  // namespace cni

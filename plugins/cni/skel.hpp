@@ -1,10 +1,10 @@
 #pragma once
 
 #include <functional>
-#include <iosfwd>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "plugins/cni/env.hpp"
 #include "plugins/cni/types.hpp"
@@ -49,11 +49,13 @@ struct Plugin {
     std::function<void(const Request&)> status;
 };
 
+// Where run() reads the request and writes its output: main() binds these to the process's
+// stdin, stdout and stderr (see stdio.hpp), tests to strings.
 struct Io {
     Getenv getenv;
-    std::istream& in;
-    std::ostream& out;
-    std::ostream& err;
+    std::function<std::optional<std::string>()> read_input;  // all of stdin; nullopt on error
+    std::function<void(std::string_view)> out;               // result or error JSON
+    std::function<void(std::string_view)> err;               // diagnostics
 };
 
 // Runs one CNI call: reads the environment and stdin, dispatches, prints the result or the error

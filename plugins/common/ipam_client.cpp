@@ -1,7 +1,6 @@
 #include "plugins/common/ipam_client.hpp"
 
 #include <climits>
-#include <iostream>
 #include <string>
 
 #include <unistd.h>
@@ -9,6 +8,7 @@
 #include "ipam/host_local.hpp"
 #include "plugins/cni/error.hpp"
 #include "plugins/cni/exec.hpp"
+#include "plugins/cni/stdio.hpp"
 
 namespace plugin {
 namespace {
@@ -46,7 +46,7 @@ void release_quietly(const cni::Request& req) {
     try {
         ipam_del(req);
     } catch (const std::exception& e) {
-        std::cerr << "rollback step failed: " << e.what() << '\n';
+        cni::warn(std::string{"rollback step failed: "} + e.what());
     }
 }
 
@@ -102,7 +102,7 @@ PendingIpamAdd::~PendingIpamAdd() {
         try {
             then_.revert(r);
         } catch (const std::exception& e) {
-            std::cerr << "rollback step failed: " << e.what() << '\n';
+            cni::warn(std::string{"rollback step failed: "} + e.what());
         }
     }
     release_quietly(req_);

@@ -1,7 +1,6 @@
 #include "plugins/portmap/portmap.hpp"
 
 #include <cerrno>
-#include <iostream>
 #include <map>
 #include <set>
 
@@ -15,6 +14,7 @@
 #include "netlib/sysctl.hpp"
 #include "plugins/cni/error.hpp"
 #include "plugins/cni/rollback.hpp"
+#include "plugins/cni/stdio.hpp"
 #include "plugins/portmap/config.hpp"
 
 namespace portmap {
@@ -127,8 +127,8 @@ void flush_udp_conntrack(const std::vector<netlib::PortMapping>& fresh) {
         try {
             netlib::conntrack_delete_by_dport(family, kUdp, set);
         } catch (const std::exception& e) {
-            std::cerr << "portmap: could not delete stale UDP conntrack entries: " << e.what()
-                      << '\n';
+            cni::warn(std::string{"portmap: could not delete stale UDP conntrack entries: "} +
+                      e.what());
         }
     }
 }

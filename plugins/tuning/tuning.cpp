@@ -1,7 +1,6 @@
 #include "plugins/tuning/tuning.hpp"
 
 #include <cstdio>
-#include <iostream>
 #include <string>
 #include <vector>
 
@@ -11,6 +10,7 @@
 #include "netlib/route_socket.hpp"
 #include "plugins/cni/error.hpp"
 #include "plugins/cni/rollback.hpp"
+#include "plugins/cni/stdio.hpp"
 #include "plugins/tuning/config.hpp"
 #include "plugins/tuning/saved_state.hpp"
 #include "plugins/tuning/sysctls.hpp"
@@ -204,8 +204,7 @@ void del(const cni::Request& req) {
     try {
         restore(req, path);
     } catch (const std::exception& e) {
-        std::cerr << "tuning: cannot restore " << req.env.ifname << " from " << path << ": "
-                  << e.what() << '\n';
+        cni::warn("tuning: cannot restore " + req.env.ifname + " from " + path + ": " + e.what());
         if (dynamic_cast<const netlib::Error*>(&e) == nullptr) {
             std::remove(path.c_str());  // unreadable content: nothing to restore from, ever
         }

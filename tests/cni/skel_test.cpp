@@ -1,8 +1,9 @@
 #include "plugins/cni/skel.hpp"
 
+#include <functional>
 #include <gtest/gtest.h>
 #include <map>
-#include <sstream>
+#include <optional>
 
 #include "plugins/cni/error.hpp"
 
@@ -39,17 +40,17 @@ protected:
                    [](const Request&) { throw Error(Code::NotAvailable, "no addresses left"); }};
 
     Call run_with(const std::string& stdin_text) {
-        std::istringstream in(stdin_text);
-        std::ostringstream out;
-        std::ostringstream err;
+        return run_reading([&] { return std::optional<std::string>{stdin_text}; });
+    }
+
+    Call run_reading(const std::function<std::optional<std::string>()>& read_input) {
         auto getenv = [this](const char* n) -> std::optional<std::string> {
             auto it = env_.find(n);
             return it == env_.end() ? std::nullopt : std::optional<std::string>{it->second};
         };
         Call c;
-        c.status = run(plugin_, Io{getenv, in, out, err});
-        c.out = out.str();
-        c.err = err.str();
+        c.status = run(plugin_, Io{getenv, read_input, [&c](std::string_view s) { c.out += s; },
+                                   [&c](std::string_view s) { c.err += s; }});
         return c;
     }
 
@@ -104,6 +105,14 @@ TEST_F(SkelTest, ErrorsCarryTheSpecCodes) {
     env_["CNI_COMMAND"] = "ADD";
     env_.erase("CNI_NETNS");
     expect_error(ok, Code::InvalidEnv);
+}
+
+TEST_F(SkelTest, UnreadableStdinIsAnIoError) {
+    auto c = run_reading([] { return std::optional<std::string>{}; });
+    EXPECT_NE(c.status, 0);
+    EXPECT_EQ(c.out_json()["code"], static_cast<int>(Code::Io)) << c.out;
+    EXPECT_NE(c.err.find("error reading from stdin"), std::string::npos) << c.err;
+    EXPECT_TRUE(seen_command_.empty());
 }
 
 TEST_F(SkelTest, CheckNeedsVersion040AndStatusNeeds110) {
