@@ -6,7 +6,8 @@
 // /var/lib/cni), so the machine's own network is never touched. Each plugin is exec'd exactly as
 // a runtime does. Ours and the reference alternate cycle by cycle so both see the same machine
 // state, and so do samples of the kernel's own cost of deleting a veth pair (DEL's floor). Also
-// measured: ADD latency with 1, 100 and 500 containers already attached.
+// measured: ADD latency with 1, 100 and 500 containers already attached, next to the kernel's own
+// cost of attaching a veth pair to the bridge at each level.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "bench/common/latency.hpp"
+#include "netlib/bridge_port_wait.hpp"
 #include "netlib/link.hpp"
 #include "netlib/netns.hpp"
 #include "netlib/route_socket.hpp"
@@ -53,16 +55,26 @@ double call(const Plugin& p, cni::Command cmd, const std::string& id, const std:
     return ms;
 }
 
-// The kernel's cost of deleting a veth pair whose peer sits in another netns: what a DEL
-// cannot go below. Deletion waits for RCU grace periods, so its cost depends on what else the
-// kernel has queued; it is sampled inside the same cycles as the plugins' DELs.
+// A veth pair like a container's: the peer, eth0, in netns `ns`; the host end on `master`.
+netlib::VethSpec container_veth(const std::string& host_name, const netlib::Netns& ns,
+                                int master = 0) {
+    netlib::VethSpec spec;
+    spec.host_name = host_name;
+    spec.peer_name = "eth0";
+    spec.peer_netns = &ns;
+    spec.master = master;
+    return spec;
+}
+
+// The kernel's cost of deleting what an ADD created, a veth pair on the bridge whose peer sits in
+// another netns: what a DEL cannot go below. Deletion waits for RCU grace periods (one more for
+// the bridge port's frame handler), so its cost depends on what else the kernel has queued; it
+// is sampled inside the same cycles as the plugins' DELs.
 double veth_delete_once(netlib::RouteSocket& host, const std::string& id) {
     (void)netlib::create_named_netns(id);
     auto ns = netlib::Netns::open("/run/netns/" + id);
-    netlib::VethSpec spec;
-    spec.host_name = "veth-" + id;
-    spec.peer_name = "eth0";
-    spec.peer_netns = &ns;
+    auto bridge = netlib::find_link(host, "bench0");
+    auto spec = container_veth("veth-" + id, ns, bridge ? bridge->index : 0);
     (void)netlib::create_veth(host, spec);
     auto t0 = Clock::now();
     (void)netlib::remove_link(host, spec.host_name);
@@ -78,7 +90,11 @@ void run_cycles(const std::vector<Plugin>& plugins, int cycles, bool masq,
     std::string conf = conf_json(masq);
     auto host = netlib::RouteSocket::open();
     for (int i = 0; i < cycles; ++i) {
-        for (std::size_t p = 0; p < plugins.size(); ++p) {
+        // Which plugin goes first alternates: the first call of a cycle follows the previous
+        // cycle's floor sample and pays ~0.3 ms more (measured with the same binary on both
+        // sides), which a fixed order would charge to one side only.
+        for (std::size_t k = 0; k < plugins.size(); ++k) {
+            std::size_t p = (k + static_cast<std::size_t>(i)) % plugins.size();
             std::string id = "cyc" + std::to_string(p) + "-" + std::to_string(i);
             (void)netlib::create_named_netns(id);
             nlohmann::json result;
@@ -94,14 +110,33 @@ void run_cycles(const std::vector<Plugin>& plugins, int cycles, bool masq,
 
 void print_floor(const std::vector<bench::Cycle>& c, const std::vector<double>& floor) {
     auto f = bench::stats(floor);
-    std::printf("%-10s %12s %12s %10.2fms %10.2fms  (deleting one veth pair, netns peer)\n",
-                "kernel", "", "", f.median, f.p99);
+    std::printf(
+        "%-10s %12s %12s %10.2fms %10.2fms  (deleting a bridge port veth pair, netns peer)\n",
+        "kernel", "", "", f.median, f.p99);
     std::printf("sdnet DEL median above the kernel floor: %.2fms\n",
                 bench::stats(c[0].del).median - f.median);
 }
 
-// ADD+DEL latency of a fresh container while `attached` others stay on the bridge.
-bench::Stats add_with_attached(const Plugin& p, int attached, int samples, int& next_id) {
+// The kernel's own cost of what an ADD does to the bridge: a veth pair with its peer created in
+// a fresh netns, the host end enslaved and up, the peer up, until the port forwards. Sampled
+// next to the ADDs at each level, it shows how much of the growth with attached containers is
+// the kernel's (its per-port work in the bridge, multicast flooded to every port).
+double attach_floor_once(netlib::RouteSocket& host, int bridge_index, const std::string& id) {
+    (void)netlib::create_named_netns(id);
+    auto ns = netlib::Netns::open("/run/netns/" + id);
+    auto t0 = Clock::now();
+    auto port = netlib::create_veth(host, container_veth("f" + id, ns, bridge_index));
+    netlib::wait_bridge_port_forwarding(port.index);
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    (void)netlib::remove_link(host, port.index);
+    netlib::remove_named_netns(id);
+    return ms;
+}
+
+// ADD latency of a fresh container while `attached` others stay on the bridge; with `floor`,
+// kernel floor samples (attach_floor_once) alternate with the ADDs.
+bench::Stats add_with_attached(const Plugin& p, int attached, int samples, int& next_id,
+                               std::vector<double>* floor = nullptr) {
     std::string conf = conf_json(true);
     std::vector<std::string> kept;
     while (static_cast<int>(kept.size()) < attached) {
@@ -118,6 +153,12 @@ bench::Stats add_with_attached(const Plugin& p, int attached, int samples, int& 
         ms.push_back(call(p, cni::Command::Add, id, conf, &result));
         call(p, cni::Command::Del, id, conf, &result);
         netlib::remove_named_netns(id);
+        if (floor != nullptr) {
+            auto host = netlib::RouteSocket::open();
+            auto br = netlib::find_link(host, "bench0");
+            floor->push_back(
+                attach_floor_once(host, br ? br->index : 0, "fl" + std::to_string(next_id++)));
+        }
     }
     for (const auto& id : kept) {
         call(p, cni::Command::Del, id, conf);
@@ -152,14 +193,26 @@ int main(int argc, char** argv) {
         }
         std::printf("\n");
         int next_id = 0;
+        std::vector<double> floor_medians;
         for (const auto& p : plugins) {
             std::printf("%-10s", p.label.c_str());
             for (int n : levels) {
-                std::printf(" %11.2fms", add_with_attached(p, n, 20, next_id).median);
+                std::vector<double> floor;
+                bool ours = &p == &plugins.front();
+                std::printf(" %11.2fms",
+                            add_with_attached(p, n, 20, next_id, ours ? &floor : nullptr).median);
                 std::fflush(stdout);
+                if (ours) {
+                    floor_medians.push_back(bench::stats(floor).median);
+                }
             }
             std::printf("\n");
         }
+        std::printf("%-10s", "kernel");
+        for (double m : floor_medians) {
+            std::printf(" %11.2fms", m);
+        }
+        std::printf("  (veth into a netns, enslaved, both ends up, port forwarding)\n");
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bridge_bench: %s\n", e.what());
         return 1;
