@@ -91,15 +91,15 @@ private:
 
 cni::Result add(const cni::Request& req) {
     Config cfg = Config::parse(req);
-    netlib::Netns netns = open_container_netns(req.env.netns);
-    auto host = netlib::RouteSocket::open();
-    auto ctr = netlib::RouteSocket::open_in(netns);
-    // Declared before `undo`, so that a failed ADD releases the addresses after the links are
-    // gone.
+    // Started first, as it needs nothing else. Declared before `undo`, so that a failed ADD
+    // releases the addresses after the links are gone.
     std::optional<plugin::PendingIpamAdd> pending;
     if (cfg.has_ipam) {
         pending.emplace(req, masquerade(req, cfg));
     }
+    netlib::Netns netns = open_container_netns(req.env.netns);
+    auto host = netlib::RouteSocket::open();
+    auto ctr = netlib::RouteSocket::open_in(netns);
     cni::Rollback undo;
 
     Attachment att;
