@@ -145,6 +145,7 @@ bench::Stats add_with_attached(const Plugin& p, int attached, int samples, int& 
         call(p, cni::Command::Add, id, conf);
         kept.push_back(id);
     }
+    bench::settle_population();
     std::vector<double> ms;
     for (int i = 0; i < samples; ++i) {
         std::string id = "probe" + std::to_string(next_id++);

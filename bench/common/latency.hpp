@@ -4,10 +4,12 @@
 // the side-by-side table they print.
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sched.h>
@@ -19,6 +21,16 @@ struct Stats {
     double median = 0;
     double p99 = 0;
 };
+
+// Waits after a population of containers was attached, before timing probes. A fresh
+// container's interface sends IPv6 router solicitations (at 1, 5, 13, 29 s ...), MLD reports
+// and DAD probes to multicast groups nobody has joined, which the bridge floods to every port:
+// right after 1,000 attachments that traffic keeps a CPU busy in softirq (perf: ipv6_rcv,
+// ip6_route_input under the probes) and would be charged to whichever plugin runs next. Both
+// implementations get the same pause.
+inline void settle_population() {
+    std::this_thread::sleep_for(std::chrono::seconds(20));
+}
 
 inline Stats stats(std::vector<double> ms) {
     std::sort(ms.begin(), ms.end());
