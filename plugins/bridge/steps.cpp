@@ -249,12 +249,18 @@ plugin::AfterAllocation masquerade(const cni::Request& req, const Config& cfg) {
     if (!cfg.ip_masq) {
         return {};
     }
+    // Without addresses there is nothing to add, and masq_del of no addresses would mean "every
+    // element of this owner", a walk of the whole set.
     return {[&req](const cni::Result& ipam) {
                 if (!ipam.ips.empty()) {
                     netlib::masq_add(masq_of(req, ipam));
                 }
             },
-            [&req](const cni::Result& ipam) { netlib::masq_del(masq_of(req, ipam)); }};
+            [&req](const cni::Result& ipam) {
+                if (!ipam.ips.empty()) {
+                    netlib::masq_del(masq_of(req, ipam));
+                }
+            }};
 }
 
 void add_macspoof(const cni::Request& req, const Config& cfg, const Attachment& att,
