@@ -31,23 +31,22 @@ LinkInfo must_find(RouteSocket& sock, const std::string& name) {
     throw Error(ENODEV, "RTM_GETLINK", name, "link vanished right after it was created");
 }
 
-// Sends `link` as a new link with NLM_F_CREATE|NLM_F_EXCL; returns 0 or the errno.
-int try_add(RouteSocket& sock, rtnl_link* link, const std::string& object) {
+// Sends `link` as a new link with NLM_F_CREATE|NLM_F_EXCL (plus `flags`); returns 0 or the
+// errno. `on_reply` sees what the kernel sends before the ack (NLM_F_ECHO).
+int try_add(RouteSocket& sock, rtnl_link* link, const std::string& object, int flags = 0,
+            const detail::MsgHandler& on_reply = {}) {
     nl_msg* raw = nullptr;
-    int rc = rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL, &raw);
-    return detail::try_send_built(sock, rc, raw, kNewLink, object);
+    int rc = rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL | flags, &raw);
+    return detail::try_send_built(sock, rc, raw, kNewLink, object, on_reply);
 }
 
-// add() with NLM_F_ECHO: kernels >= 6.3 send the new link back before the ack, which saves the
-// lookup that would follow (a GETLINK of a fresh bridge port also runs its pending link-watch
-// work). Older kernels ignore the flag; then the link is looked up by name.
+// add() that returns the new link. With NLM_F_ECHO, kernels >= 6.3 send it back before the ack,
+// which saves the lookup that would follow (a GETLINK of a fresh bridge port also runs its
+// pending link-watch work). Older kernels ignore the flag; then the link is looked up by name.
 LinkInfo add_and_describe(RouteSocket& sock, rtnl_link* link, const std::string& name,
                           const std::string& object) {
-    nl_msg* raw = nullptr;
-    int rc = rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, &raw);
     std::optional<LinkInfo> echoed;
-    if (int err =
-            detail::try_send_built(sock, rc, raw, kNewLink, object, detail::link_collector(echoed));
+    if (int err = try_add(sock, link, object, NLM_F_ECHO, detail::link_collector(echoed));
         err != 0) {
         detail::fail(sock, err, kNewLink, object);
     }
