@@ -8,9 +8,14 @@
 // namespaces (tmpfs on /run, so iptables' lock file and /run/netns stay private, and on
 // /var/lib/cni), then gives each implementation its own "host" network namespace, so the
 // reference's iptables-nft tables and sdnet's nftables table never share a ruleset. Plugins are
-// exec'd exactly as a runtime does, each call timed from fork to exit. At every level, probes
-// of both implementations alternate, so both see the same machine load. The portmap call is
+// exec'd exactly as a runtime does, each call timed from fork to exit. The portmap call is
 // reported on its own and together with bridge.
+//
+// One implementation is measured at every level, its population torn down, then the other: a
+// host runs one portmap, not both. With both populations up and probes alternating, the
+// reference's 1,000 containers (iptables-nft chains rewritten per call, in its own netns) left
+// enough kernel work behind each of its probes to slow sdnet's probes at 1,000 by ~25%, while a
+// run of sdnet alone stayed flat.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -127,12 +132,23 @@ Timing detach(const Impl& impl, const std::string& id, int host_port, const json
     return t;
 }
 
-void grow(Impl& impl, int target) {
+std::string kept_id(const Impl& impl, int n) {
+    return impl.label + "-keep" + std::to_string(n);
+}
+
+void grow(Impl& impl, int target, std::vector<json>& results) {
     for (; impl.kept < target; ++impl.kept) {
-        json result;
-        (void)attach(impl, impl.label + "-keep" + std::to_string(impl.kept), 10000 + impl.kept,
-                     result);
+        results.emplace_back();
+        (void)attach(impl, kept_id(impl, impl.kept), 10000 + impl.kept, results.back());
     }
+}
+
+void tear_down(Impl& impl, std::vector<json>& results) {
+    for (; impl.kept > 0; --impl.kept) {
+        int n = impl.kept - 1;
+        (void)detach(impl, kept_id(impl, n), 10000 + n, results[static_cast<std::size_t>(n)]);
+    }
+    results.clear();
 }
 
 void probe(const Impl& impl, int n, Samples& s) {
@@ -237,21 +253,19 @@ int main(int argc, char** argv) {
         std::printf("%-8s %5s  %-10s %17s   %17s   %17s   %17s\n", "", "N", "plugin",
                     "portmap ADD med/p99", "portmap DEL med/p99", "bridge+pm ADD med/p99",
                     "bridge+pm DEL med/p99");
-        for (int level : levels) {
-            for (auto& impl : impls) {
-                grow(impl, level);
-            }
-            bench::settle_population();
-            for (int i = 0; i < samples; ++i) {
-                // Who goes first alternates: the first probe of a round pays for the previous
-                // round's teardown (see bridge_bench).
-                for (std::size_t k = 0; k < impls.size(); ++k) {
-                    const auto& impl = impls[(k + static_cast<std::size_t>(i)) % impls.size()];
+        for (auto& impl : impls) {
+            std::vector<json> population;
+            for (int level : levels) {
+                grow(impl, level, population);
+                bench::settle_population();
+                for (int i = 0; i < samples; ++i) {
                     probe(impl, level * 1000 + i, all[{level, impl.label}]);
                 }
-            }
-            for (const auto& impl : impls) {
                 print_row("", level, impl, all[{level, impl.label}]);
+            }
+            if (&impl != &impls.back()) {
+                tear_down(impl, population);
+                bench::settle_population();
             }
         }
     } catch (const std::exception& e) {
