@@ -3,6 +3,8 @@
 #include <functional>
 #include <future>
 
+#include <sched.h>
+
 #include "plugins/cni/rollback.hpp"
 #include "plugins/cni/skel.hpp"
 #include "plugins/cni/types.hpp"
@@ -48,6 +50,10 @@ public:
     cni::Result take(cni::Rollback& undo);
 
 private:
+    struct Job;
+    static void* run(void* job);
+    cni::Result allocate(const cpu_set_t* all_cpus);
+
     const cni::Request& req_;
     AfterAllocation then_;
     std::future<cni::Result> result_;

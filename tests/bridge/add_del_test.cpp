@@ -1,6 +1,9 @@
 // ADD and DEL as a user sees them: interfaces, addresses, routes, traffic, nft elements and
 // reservations, in private namespaces.
+#include <filesystem>
+#include <fstream>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <thread>
 
 #include "netlib/link.hpp"
@@ -280,6 +283,66 @@ TEST_F(AddDel, SecondInterfaceOnAnotherNetworkAddsItsDefaultRoutes) {
     v6 = observe("ip -n " + c1.name + " -6 route show default");
     EXPECT_NE(v6.find("via fd88:10::1 dev eth0"), std::string::npos) << v6;
     EXPECT_EQ(v6.find("eth1"), std::string::npos) << v6;
+}
+
+// The status line of this process, e.g. "Cpus_allowed_list:\t0-1".
+std::string own_status_line(const std::string& key) {
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with(key + ":")) {
+            return line.substr(key.size() + 1);
+        }
+    }
+    return {};
+}
+
+// A host-local on CNI_PATH that is not ours is executed, not run in-process, and sees every CPU
+// the plugin may use (the IPAM thread starts pinned away from the main thread's CPU).
+TEST_F(AddDel, ForeignHostLocalOnCniPathIsExecuted) {
+    std::string dir = (std::filesystem::temp_directory_path() / "sdnet-ipam-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+
+    struct Remove {
+        std::string dir;
+
+        ~Remove() { std::filesystem::remove_all(dir); }
+    } remove{dir};
+
+    {
+        std::ofstream script(dir + "/host-local");
+        script << "#!/bin/sh\n"
+               << "while read -r _; do :; done\n"
+               << "echo \"$CNI_COMMAND\" >> " << dir << "/calls\n"
+               << "while read -r k v; do [ \"$k\" = Cpus_allowed_list: ] && echo \"$v\" >> " << dir
+               << "/cpus; done < /proc/self/status\n"
+               << "[ \"$CNI_COMMAND\" = ADD ] && printf '%s' "
+               << R"('{"cniVersion":"1.0.0","ips":[{"address":"10.88.10.77/24"}]}')"
+               << "\n"
+               << "exit 0\n";
+    }
+    std::filesystem::permissions(dir + "/host-local", std::filesystem::perms::owner_all);
+    auto c1 = make_netns("c1");
+    json conf = bridge_conf();
+    std::map<std::string, std::string> env{{"CNI_CONTAINERID", "ctr-" + c1.name},
+                                           {"CNI_NETNS", c1.path},
+                                           {"CNI_IFNAME", "eth0"},
+                                           {"CNI_PATH", dir + ":" + plugin_path("")}};
+    env["CNI_COMMAND"] = "ADD";
+    auto added = run_env(env, conf);
+    ASSERT_EQ(added.r.exit_code, 0) << added.r.out << added.r.err;
+    EXPECT_EQ(added.out["ips"][0]["address"], "10.88.10.77/24");
+    EXPECT_EQ(addresses(c1.name, "eth0"), (std::vector<std::string>{"10.88.10.77/24"}));
+    EXPECT_TRUE(reservations("sdnet-bridge").empty());  // ours was not called
+
+    env["CNI_COMMAND"] = "DEL";
+    conf["prevResult"] = added.out;
+    auto deleted = run_env(env, conf);
+    EXPECT_EQ(deleted.r.exit_code, 0) << deleted.r.out << deleted.r.err;
+    EXPECT_EQ(observe("cat " + dir + "/calls"), "ADD\nDEL\n");
+    std::string cpus = own_status_line("Cpus_allowed_list");
+    auto first_tab = cpus.find_first_not_of('\t');
+    cpus = cpus.substr(first_tab == std::string::npos ? 0 : first_tab);
+    EXPECT_EQ(observe("cat " + dir + "/cpus"), cpus + "\n" + cpus + "\n");
 }
 
 TEST_F(AddDel, GcRemovesStaleAttachmentsOnly) {
