@@ -67,6 +67,10 @@ struct VethSpec {
     // net.ipv4.conf.<peer>.arp_notify = 1, set over netlink together with the peer's IFF_UP
     // (only when `up`).
     bool peer_arp_notify = false;
+    // false: the host end gets no IPv6 link-local address (IN6_ADDR_GEN_MODE_NONE, set before the
+    // peer comes up). A bridge port has no use for one, and without it the kernel neither runs
+    // DAD for it nor sends its MLD reports, which the bridge floods to every other port.
+    bool host_link_local = true;
 };
 
 // One RTM_NEWLINK creates the pair: the host end in sock's namespace (enslaved to `master`, up),

@@ -11,6 +11,7 @@
 #include <linux/if.h>
 #include <linux/ip.h>
 #include <netlink/route/link/inet.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
 
@@ -112,6 +113,23 @@ void bring_peer_up(RouteSocket& sock, const VethSpec& spec, int peer_index) {
     }
 }
 
+// IN6_ADDR_GEN_MODE_NONE on an end whose peer is still down: the link-local address is generated
+// when the carrier comes up, which needs both ends up, so it never is. A kernel without IPv6
+// (EAFNOSUPPORT) has nothing to suppress.
+void suppress_link_local(RouteSocket& sock, int index) {
+    detail::LinkPtr changes = detail::new_link();
+    if (int rc = rtnl_link_inet6_set_addr_gen_mode(changes.get(), IN6_ADDR_GEN_MODE_NONE); rc < 0) {
+        throw Error(EINVAL, "RTM_SETLINK", "#" + std::to_string(index), nl_geterror(rc));
+    }
+    try {
+        detail::change_link(sock, index, changes.get());
+    } catch (const Error& e) {
+        if (e.code() != EAFNOSUPPORT) {
+            throw;
+        }
+    }
+}
+
 }  // namespace
 
 LinkInfo ensure_bridge(RouteSocket& sock, const BridgeSpec& spec) {
@@ -167,17 +185,20 @@ LinkInfo create_veth(RouteSocket& sock, const VethSpec& spec) {
     LinkInfo info = add_and_describe(sock, host.get(), spec.host_name,
                                      spec.host_name + " (peer " + spec.peer_name + ")");
     info.master = spec.master;  // the echo precedes the enslaving
-    if (spec.up) {
-        try {
-            bring_peer_up(sock, spec, info.peer_index);
-        } catch (...) {
-            try {
-                (void)remove_link(sock, info.index);  // takes the peer with it
-            } catch (const Error&) {
-                // Report the original failure, not the cleanup's.
-            }
-            throw;
+    try {
+        if (!spec.host_link_local) {
+            suppress_link_local(sock, info.index);
         }
+        if (spec.up) {
+            bring_peer_up(sock, spec, info.peer_index);
+        }
+    } catch (...) {
+        try {
+            (void)remove_link(sock, info.index);  // takes the peer with it
+        } catch (const Error&) {
+            // Report the original failure, not the cleanup's.
+        }
+        throw;
     }
     return info;
 }

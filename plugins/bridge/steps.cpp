@@ -179,6 +179,7 @@ void create_veth_pair(netlib::RouteSocket& host, netlib::RouteSocket& ctr,
         netlib::VethSpec spec{netlib::random_veth_name(), req.env.ifname, &netns, cfg.mtu, mac,
                               att.bridge.index,           true,           &ctr};
         spec.peer_arp_notify = !cfg.disable_container_interface;
+        spec.host_link_local = false;  // a bridge port
         try {
             att.host = netlib::create_veth(host, spec);
         } catch (const netlib::Error& e) {

@@ -56,6 +56,11 @@ TEST_F(AddDel, TwoContainersReachEachOtherAndTheGateway) {
     ASSERT_EQ(routes.size(), 1u);
     EXPECT_EQ(routes[0]["gateway"], "10.88.10.1");
     EXPECT_EQ(bridge_ports("sdnet0").size(), 2u);
+    // The host end is a bridge port: no IPv6 link-local address (so no DAD for it and no MLD
+    // reports flooded to the other ports). The container end keeps its own.
+    std::string host_veth = r1["interfaces"][1]["name"];
+    EXPECT_TRUE(ip_json("-6 addr show dev " + host_veth).empty());
+    EXPECT_EQ(ip_json("-n " + c1.name + " -6 addr show dev eth0 scope link").size(), 1u);
     EXPECT_EQ(observe("cat /proc/sys/net/ipv4/ip_forward"), "1\n");
     // Set over netlink with the veth, not through /proc/sys.
     EXPECT_EQ(observe("ip netns exec " + c1.name + " cat /proc/sys/net/ipv4/conf/eth0/arp_notify"),
