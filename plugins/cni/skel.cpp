@@ -191,9 +191,17 @@ int main(const Plugin& plugin) {
     // A plugin runs at most one helper thread (IPAM next to the link setup). Sharing the main
     // heap spares the arena glibc would map (64 MB reserved) and fault in for it.
     (void)::mallopt(M_ARENA_MAX, 1);
-    return run(plugin, Io{process_getenv(), [] { return read_all(STDIN_FILENO); },
-                          [](std::string_view s) { (void)write_all(STDOUT_FILENO, s); },
-                          [](std::string_view s) { (void)write_all(STDERR_FILENO, s); }});
+    int status = run(plugin, Io{process_getenv(), [] { return read_all(STDIN_FILENO); },
+                                [](std::string_view s) { (void)write_all(STDOUT_FILENO, s); },
+                                [](std::string_view s) { (void)write_all(STDERR_FILENO, s); }});
+#if !defined(__SANITIZE_ADDRESS__)
+    // Everything the call changed is done and its answer written (unbuffered). What exit()
+    // would add is the static destructors of libnl's ~40 cache and address-family modules,
+    // ~0.04 ms per call. Sanitizer builds take the normal exit, where the leak check runs.
+    ::_exit(status);
+#else
+    return status;
+#endif
 }
 
 }  // namespace cni
