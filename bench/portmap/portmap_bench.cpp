@@ -120,7 +120,8 @@ Timing attach(const Impl& impl, const std::string& id, int host_port, json& brid
     return t;
 }
 
-// DEL in the runtime's order: portmap first, then bridge; both with the cached result.
+// DEL in the runtime's order: portmap first, then bridge; both with the cached result. The
+// container's netns is left for the caller to remove.
 Timing detach(const Impl& impl, const std::string& id, int host_port, const json& bridge_result) {
     Timing t;
     t.portmap =
@@ -128,7 +129,6 @@ Timing detach(const Impl& impl, const std::string& id, int host_port, const json
     json conf = bridge_conf(impl);
     conf["prevResult"] = bridge_result;
     t.bridge = call(impl, "bridge", cni::Command::Del, id, conf);
-    netlib::remove_named_netns(id);
     return t;
 }
 
@@ -147,11 +147,14 @@ void tear_down(Impl& impl, std::vector<json>& results) {
     for (; impl.kept > 0; --impl.kept) {
         int n = impl.kept - 1;
         (void)detach(impl, kept_id(impl, n), 10000 + n, results[static_cast<std::size_t>(n)]);
+        netlib::remove_named_netns(kept_id(impl, n));
     }
     results.clear();
 }
 
-void probe(const Impl& impl, int n, Samples& s) {
+// A probe's netns is removed after the level's last probe (`spent`): the kernel tears a netns
+// down on a worker, ~ms of work that would land in the next probe.
+void probe(const Impl& impl, int n, Samples& s, std::vector<std::string>& spent) {
     // A probe leaves work behind in the kernel (workers, RCU callbacks), more of it for the
     // reference at 1,000 published containers; each probe starts once that has drained.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -159,6 +162,7 @@ void probe(const Impl& impl, int n, Samples& s) {
     json result;
     auto add = attach(impl, id, 30000, result);
     auto del = detach(impl, id, 30000, result);
+    spent.push_back(id);
     s.bridge_add.push_back(add.bridge);
     s.portmap_add.push_back(add.portmap);
     s.chain_add.push_back(add.bridge + add.portmap);
@@ -258,8 +262,12 @@ int main(int argc, char** argv) {
             for (int level : levels) {
                 grow(impl, level, population);
                 bench::settle_population();
+                std::vector<std::string> spent;
                 for (int i = 0; i < samples; ++i) {
-                    probe(impl, level * 1000 + i, all[{level, impl.label}]);
+                    probe(impl, level * 1000 + i, all[{level, impl.label}], spent);
+                }
+                for (const auto& id : spent) {
+                    netlib::remove_named_netns(id);
                 }
                 print_row("", level, impl, all[{level, impl.label}]);
             }
