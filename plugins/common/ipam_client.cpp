@@ -45,7 +45,7 @@ bool in_process(const cni::Request& req) {
         return false;
     }
     std::string found = cni::find_plugin(req.conf.ipam_type, req.env.path);
-    return !found.empty() && same_file(found, own_dir() + "/host-local");
+    return same_file(found, own_dir() + "/host-local");  // find_plugin throws if none
 }
 
 void release_quietly(const cni::Request& req) {

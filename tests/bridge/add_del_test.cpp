@@ -3,12 +3,12 @@
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <thread>
 
 #include "netlib/link.hpp"
 #include "netlib/route_socket.hpp"
 #include "tests/bridge/bridge_harness.hpp"
+#include "tests/ipam/temp_dir.hpp"
 
 namespace sdnet::test {
 namespace {
@@ -290,12 +290,13 @@ TEST_F(AddDel, SecondInterfaceOnAnotherNetworkAddsItsDefaultRoutes) {
     EXPECT_EQ(v6.find("eth1"), std::string::npos) << v6;
 }
 
-// The status line of this process, e.g. "Cpus_allowed_list:\t0-1".
-std::string own_status_line(const std::string& key) {
+// A field of this process's /proc/self/status, e.g. "0-1" for Cpus_allowed_list.
+std::string own_status(const std::string& key) {
     std::ifstream in("/proc/self/status");
     for (std::string line; std::getline(in, line);) {
         if (line.starts_with(key + ":")) {
-            return line.substr(key.size() + 1);
+            auto value = line.find_first_not_of(" \t", key.size() + 1);
+            return value == std::string::npos ? "" : line.substr(value);
         }
     }
     return {};
@@ -304,27 +305,22 @@ std::string own_status_line(const std::string& key) {
 // A host-local on CNI_PATH that is not ours is executed, not run in-process, and sees every CPU
 // the plugin may use (the IPAM thread starts pinned away from the main thread's CPU).
 TEST_F(AddDel, ForeignHostLocalOnCniPathIsExecuted) {
-    std::string dir = (std::filesystem::temp_directory_path() / "sdnet-ipam-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
-
-    struct Remove {
-        std::string dir;
-
-        ~Remove() { std::filesystem::remove_all(dir); }
-    } remove{dir};
-
-    {
-        std::ofstream script(dir + "/host-local");
-        script << "#!/bin/sh\n"
-               << "while read -r _; do :; done\n"
-               << "echo \"$CNI_COMMAND\" >> " << dir << "/calls\n"
-               << "while read -r k v; do [ \"$k\" = Cpus_allowed_list: ] && echo \"$v\" >> " << dir
-               << "/cpus; done < /proc/self/status\n"
-               << "[ \"$CNI_COMMAND\" = ADD ] && printf '%s' "
-               << R"('{"cniVersion":"1.0.0","ips":[{"address":"10.88.10.77/24"}]}')"
-               << "\n"
-               << "exit 0\n";
-    }
+    ipam::test::TempDir tmp;
+    const std::string& dir = tmp.path();
+    ipam::test::write_text(
+        dir + "/host-local",
+        "#!/bin/sh\n"
+        "while read -r _; do :; done\n"
+        "echo \"$CNI_COMMAND\" >> " +
+            dir +
+            "/calls\n"
+            "while read -r k v; do [ \"$k\" = Cpus_allowed_list: ] && echo \"$v\" >> " +
+            dir +
+            "/cpus; done < /proc/self/status\n"
+            "[ \"$CNI_COMMAND\" = ADD ] && printf '%s' "
+            R"('{"cniVersion":"1.0.0","ips":[{"address":"10.88.10.77/24"}]}')"
+            "\n"
+            "exit 0\n");
     std::filesystem::permissions(dir + "/host-local", std::filesystem::perms::owner_all);
     auto c1 = make_netns("c1");
     json conf = bridge_conf();
@@ -343,11 +339,9 @@ TEST_F(AddDel, ForeignHostLocalOnCniPathIsExecuted) {
     conf["prevResult"] = added.out;
     auto deleted = run_env(env, conf);
     EXPECT_EQ(deleted.r.exit_code, 0) << deleted.r.out << deleted.r.err;
-    EXPECT_EQ(observe("cat " + dir + "/calls"), "ADD\nDEL\n");
-    std::string cpus = own_status_line("Cpus_allowed_list");
-    auto first_tab = cpus.find_first_not_of('\t');
-    cpus = cpus.substr(first_tab == std::string::npos ? 0 : first_tab);
-    EXPECT_EQ(observe("cat " + dir + "/cpus"), cpus + "\n" + cpus + "\n");
+    EXPECT_EQ(ipam::test::read_text(dir + "/calls"), "ADD\nDEL\n");
+    std::string cpus = own_status("Cpus_allowed_list");
+    EXPECT_EQ(ipam::test::read_text(dir + "/cpus"), cpus + "\n" + cpus + "\n");
 }
 
 TEST_F(AddDel, GcRemovesStaleAttachmentsOnly) {
