@@ -55,6 +55,22 @@ std::optional<BridgePortInfo> parse_port(nl_msg* msg) {
 
 }  // namespace
 
+namespace detail {
+
+bool any_port_flag(const BridgePortFlags& f) {
+    return f.hairpin || f.isolated || f.learning || f.unicast_flood || f.neigh_suppress;
+}
+
+void put_port_flags(nl_msg* msg, const BridgePortFlags& flags) {
+    put_flag(msg, IFLA_BRPORT_MODE, flags.hairpin);
+    put_flag(msg, IFLA_BRPORT_ISOLATED, flags.isolated);
+    put_flag(msg, IFLA_BRPORT_LEARNING, flags.learning);
+    put_flag(msg, IFLA_BRPORT_UNICAST_FLOOD, flags.unicast_flood);
+    put_flag(msg, IFLA_BRPORT_NEIGH_SUPPRESS, flags.neigh_suppress);
+}
+
+}  // namespace detail
+
 void set_bridge_port_flags(RouteSocket& sock, int index, const BridgePortFlags& flags) {
     ifinfomsg hdr{};
     hdr.ifi_family = AF_BRIDGE;  // routes the request to the bridge (br_setlink)
@@ -63,11 +79,7 @@ void set_bridge_port_flags(RouteSocket& sock, int index, const BridgePortFlags& 
     // br_setlink only parses IFLA_PROTINFO as a nested set when NLA_F_NESTED is present
     // (nest_start adds it); otherwise it takes it as a bare STP state byte.
     nlattr* nest = detail::nest_start(msg.get(), IFLA_PROTINFO);
-    put_flag(msg.get(), IFLA_BRPORT_MODE, flags.hairpin);
-    put_flag(msg.get(), IFLA_BRPORT_ISOLATED, flags.isolated);
-    put_flag(msg.get(), IFLA_BRPORT_LEARNING, flags.learning);
-    put_flag(msg.get(), IFLA_BRPORT_UNICAST_FLOOD, flags.unicast_flood);
-    put_flag(msg.get(), IFLA_BRPORT_NEIGH_SUPPRESS, flags.neigh_suppress);
+    detail::put_port_flags(msg.get(), flags);
     detail::nest_end(msg.get(), nest);
     if (int err = detail::try_request(sock, msg.get()); err != 0) {
         std::string ack = sock.impl().last_ack;

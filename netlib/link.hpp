@@ -53,6 +53,14 @@ struct BridgeSpec {
 // bridge: Error(EEXIST, ..., "exists and is not a bridge").
 [[nodiscard]] LinkInfo ensure_bridge(RouteSocket& sock, const BridgeSpec& spec);
 
+struct BridgePortFlags {
+    std::optional<bool> hairpin;  // IFLA_BRPORT_MODE
+    std::optional<bool> isolated;
+    std::optional<bool> learning;
+    std::optional<bool> unicast_flood;
+    std::optional<bool> neigh_suppress;
+};
+
 struct VethSpec {
     std::string host_name;
     std::string peer_name;
@@ -71,6 +79,9 @@ struct VethSpec {
     // peer comes up). A bridge port has no use for one, and without it the kernel neither runs
     // DAD for it nor sends its MLD reports, which the bridge floods to every other port.
     bool host_link_local = true;
+    // Bridge port settings of the host end (with `master`), sent together with the link-local
+    // suppression in one request before the peer comes up.
+    BridgePortFlags port_flags{};
 };
 
 // One RTM_NEWLINK creates the pair: the host end in sock's namespace (enslaved to `master`, up),
@@ -121,14 +132,6 @@ void set_txqlen(RouteSocket& sock, int index, unsigned txqlen);
 
 // Bridge port (IFLA_BRPORT_*) settings of a link enslaved to a bridge; unset fields are left
 // alone. Applied with one AF_BRIDGE RTM_SETLINK (IFLA_PROTINFO), as `bridge link set` does.
-struct BridgePortFlags {
-    std::optional<bool> hairpin;  // IFLA_BRPORT_MODE
-    std::optional<bool> isolated;
-    std::optional<bool> learning;
-    std::optional<bool> unicast_flood;
-    std::optional<bool> neigh_suppress;
-};
-
 void set_bridge_port_flags(RouteSocket& sock, int index, const BridgePortFlags& flags);
 
 // What the kernel reports for a bridge port (IFLA_INFO_SLAVE_DATA), from one RTM_GETLINK.

@@ -9,9 +9,9 @@
 #include <sys/random.h>
 
 #include <linux/if.h>
+#include <linux/if_link.h>
 #include <linux/ip.h>
 #include <netlink/route/link/inet.h>
-#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
 
@@ -113,20 +113,51 @@ void bring_peer_up(RouteSocket& sock, const VethSpec& spec, int peer_index) {
     }
 }
 
-// IN6_ADDR_GEN_MODE_NONE on an end whose peer is still down: the link-local address is generated
-// when the carrier comes up, which needs both ends up, so it never is. A kernel without IPv6
-// (EAFNOSUPPORT) has nothing to suppress.
-void suppress_link_local(RouteSocket& sock, int index) {
-    detail::LinkPtr changes = detail::new_link();
-    if (int rc = rtnl_link_inet6_set_addr_gen_mode(changes.get(), IN6_ADDR_GEN_MODE_NONE); rc < 0) {
-        throw Error(EINVAL, "RTM_SETLINK", "#" + std::to_string(index), nl_geterror(rc));
+// The host end's settings, in one RTM_NEWLINK before the peer comes up:
+// - IN6_ADDR_GEN_MODE_NONE (!host_link_local): the link-local address is generated when the
+//   carrier comes up, which needs both ends up, so it never is;
+// - bridge port flags as IFLA_INFO_SLAVE_DATA, which the kernel applies to an existing port (the
+//   creating request ignores them), as `ip link set ... type bridge_slave` does.
+// A kernel without IPv6 refuses the whole request (EAFNOSUPPORT) before changing anything; it has
+// no link-local address to suppress, so the request is sent again without it.
+int try_prepare_host_end(RouteSocket& sock, int index, bool no_link_local,
+                         const BridgePortFlags& port) {
+    ifinfomsg hdr{};
+    hdr.ifi_family = AF_UNSPEC;
+    hdr.ifi_index = index;
+    detail::MsgPtr msg = detail::new_msg(RTM_NEWLINK, 0, hdr);
+    if (no_link_local) {
+        nlattr* af = detail::nest_start(msg.get(), IFLA_AF_SPEC);
+        nlattr* inet6 = detail::nest_start(msg.get(), AF_INET6);
+        detail::put_u8(msg.get(), IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+        detail::nest_end(msg.get(), inet6);
+        detail::nest_end(msg.get(), af);
     }
-    try {
-        detail::change_link(sock, index, changes.get());
-    } catch (const Error& e) {
-        if (e.code() != EAFNOSUPPORT) {
-            throw;
-        }
+    if (detail::any_port_flag(port)) {
+        nlattr* info = detail::nest_start(msg.get(), IFLA_LINKINFO);
+        static constexpr char kBridge[] = "bridge";
+        detail::put(msg.get(), IFLA_INFO_SLAVE_KIND, kBridge, sizeof kBridge);
+        nlattr* data = detail::nest_start(msg.get(), IFLA_INFO_SLAVE_DATA);
+        detail::put_port_flags(msg.get(), port);
+        detail::nest_end(msg.get(), data);
+        detail::nest_end(msg.get(), info);
+    }
+    return detail::try_request(sock, msg.get());
+}
+
+void prepare_host_end(RouteSocket& sock, const VethSpec& spec, int index) {
+    BridgePortFlags port = spec.master != 0 ? spec.port_flags : BridgePortFlags{};
+    bool no_link_local = !spec.host_link_local;
+    if (!no_link_local && !detail::any_port_flag(port)) {
+        return;
+    }
+    int err = try_prepare_host_end(sock, index, no_link_local, port);
+    if (err == EAFNOSUPPORT && no_link_local) {
+        err = detail::any_port_flag(port) ? try_prepare_host_end(sock, index, false, port) : 0;
+    }
+    if (err != 0) {
+        std::string ack = sock.impl().last_ack;
+        throw Error(err, "RTM_NEWLINK", spec.host_name, ack);
     }
 }
 
@@ -186,9 +217,7 @@ LinkInfo create_veth(RouteSocket& sock, const VethSpec& spec) {
                                      spec.host_name + " (peer " + spec.peer_name + ")");
     info.master = spec.master;  // the echo precedes the enslaving
     try {
-        if (!spec.host_link_local) {
-            suppress_link_local(sock, info.index);
-        }
+        prepare_host_end(sock, spec, info.index);
         if (spec.up) {
             bring_peer_up(sock, spec, info.peer_index);
         }

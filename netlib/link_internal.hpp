@@ -29,6 +29,11 @@ using NlAddrPtr = CPtr<nl_addr, &nl_addr_put>;
 // Changes link `index` as described by `changes` (one RTM_NEWLINK without NLM_F_CREATE).
 void change_link(RouteSocket& sock, int index, rtnl_link* changes);
 
+// bridge_port.cpp: whether any IFLA_BRPORT_* flag is set, and the set ones as attributes (the
+// payload of IFLA_PROTINFO or of IFLA_INFO_SLAVE_DATA).
+[[nodiscard]] bool any_port_flag(const BridgePortFlags& flags);
+void put_port_flags(nl_msg* msg, const BridgePortFlags& flags);
+
 // "eth0 (#3)" if the link exists, else "#3": names the object in errors about an ifindex.
 [[nodiscard]] std::string link_label(RouteSocket& sock, int index);
 

@@ -180,6 +180,10 @@ void create_veth_pair(netlib::RouteSocket& host, netlib::RouteSocket& ctr,
                               att.bridge.index,           true,           &ctr};
         spec.peer_arp_notify = !cfg.disable_container_interface;
         spec.host_link_local = false;  // a bridge port
+        if (cfg.hairpin_mode || cfg.port_isolation) {
+            spec.port_flags.hairpin = cfg.hairpin_mode;
+            spec.port_flags.isolated = cfg.port_isolation;
+        }
         try {
             att.host = netlib::create_veth(host, spec);
         } catch (const netlib::Error& e) {
@@ -202,12 +206,6 @@ void create_veth_pair(netlib::RouteSocket& host, netlib::RouteSocket& ctr,
     att.container.name = req.env.ifname;
     att.container.kind = "veth";
     att.container.mac = mac;
-    if (cfg.hairpin_mode || cfg.port_isolation) {
-        netlib::BridgePortFlags flags;
-        flags.hairpin = cfg.hairpin_mode;
-        flags.isolated = cfg.port_isolation;
-        netlib::set_bridge_port_flags(host, att.host.index, flags);
-    }
     if (cfg.disable_container_interface) {
         netlib::set_up(ctr, att.container.index, false);
     }

@@ -8,6 +8,7 @@
 
 #include <linux/if_bridge.h>
 
+#include "netlib/addr.hpp"
 #include "netlib/error.hpp"
 #include "netlib/link.hpp"
 #include "netlib/netns.hpp"
@@ -165,6 +166,31 @@ TEST_F(Bridge, HairpinAndIsolatedFlags) {
     EXPECT_FALSE(info->hairpin);
     EXPECT_TRUE(info->isolated);
     EXPECT_FALSE(info->learning);
+}
+
+TEST_F(Bridge, PortFlagsAndNoLinkLocalGivenAtCreation) {
+    LinkInfo br = netlib::ensure_bridge(sock(), BridgeSpec{"brc", std::nullopt, false, {}});
+    netlib::VethSpec spec;
+    spec.host_name = "portc";
+    spec.peer_name = "portcp";
+    spec.master = br.index;
+    spec.host_link_local = false;
+    spec.port_flags.hairpin = true;
+    LinkInfo port = netlib::create_veth(sock(), spec);
+    auto info = netlib::bridge_port_info(sock(), port.index);
+    ASSERT_TRUE(info);
+    EXPECT_TRUE(info->hairpin);
+    EXPECT_FALSE(info->isolated);  // not asked for: left at the kernel's default
+    EXPECT_TRUE(info->learning);
+    // The peer's link-local address appears once the kernel has seen the carrier come up
+    // (link watch, asynchronous); by then the host end would have one too.
+    std::vector<netlib::IpNet> peer;
+    for (int i = 0; i < 100 && peer.empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        peer = netlib::list_addresses(sock(), port.peer_index, netlib::Family::V6);
+    }
+    EXPECT_EQ(peer.size(), 1U) << "the peer keeps its link-local address";
+    EXPECT_TRUE(netlib::list_addresses(sock(), port.index, netlib::Family::V6).empty());
 }
 
 TEST_F(Bridge, PortStateForwardsWithStpOff) {
