@@ -5,9 +5,10 @@
 // Everything happens in a private network and mount namespace (tmpfs on /run/netns and
 // /var/lib/cni), so the machine's own network is never touched. Each plugin is exec'd exactly as
 // a runtime does. Ours and the reference alternate cycle by cycle so both see the same machine
-// state, and so do samples of the kernel's own cost of deleting a veth pair (DEL's floor). Also
-// measured: ADD latency with 1, 100 and 500 containers already attached, next to the kernel's own
-// cost of attaching a veth pair to the bridge at each level.
+// state, and so do samples of the kernel's own cost of deleting a veth pair (DEL's floor) and of
+// a VERSION call of each plugin (what starting the binary costs). Also measured: ADD latency with
+// 1, 100 and 500 containers already attached, next to the kernel's own cost of attaching a veth
+// pair to the bridge at each level.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -53,6 +54,14 @@ double call(const Plugin& p, cni::Command cmd, const std::string& id, const std:
         *result = out;
     }
     return ms;
+}
+
+// A VERSION call's wall time: starting the binary at all, with nothing to do.
+double version_call(const Plugin& p) {
+    auto envp = cni::plugin_environment({cni::Command::Version, "", "", "", "", p.dir});
+    auto t0 = Clock::now();
+    (void)cni::exec_plugin(p.dir + "/bridge", envp, R"({"cniVersion":"1.0.0"})");
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
 // A veth pair like a container's: the peer, eth0, in netns `ns`; the host end on `master`.
@@ -102,9 +111,25 @@ void run_cycles(const std::vector<Plugin>& plugins, int cycles, bool masq,
             out[p].del.push_back(call(plugins[p], cni::Command::Del, id, conf, &result));
             netlib::remove_named_netns(id);
         }
+        // Process start, sampled before the floor so that the next cycle's first ADD still
+        // follows the floor sample, as the order comment above describes.
+        for (std::size_t k = 0; k < plugins.size(); ++k) {
+            std::size_t p = (k + static_cast<std::size_t>(i)) % plugins.size();
+            out[p].start.push_back(version_call(plugins[p]));
+        }
         char id[16];
         std::snprintf(id, sizeof id, "fl%05d", i);
         floor.push_back(veth_delete_once(host, id));
+    }
+}
+
+// How much of each ADD is process start (a VERSION call of the same binary) and how much is the
+// ADD's own work.
+void print_process_start(const std::vector<Plugin>& plugins, const std::vector<bench::Cycle>& c) {
+    for (std::size_t p = 0; p < plugins.size(); ++p) {
+        double start = bench::stats(c[p].start).median;
+        std::printf("%-10s process start (VERSION call) %.2fms, ADD median above it %.2fms\n",
+                    plugins[p].label.c_str(), start, bench::stats(c[p].add).median - start);
     }
 }
 
@@ -185,6 +210,7 @@ int main(int argc, char** argv) {
                      : "== ADD/DEL, ipMasq false",
                 plugins, c);
             print_floor(c, floor);
+            print_process_start(plugins, c);
         }
         std::printf("\n== ADD latency (ms) with N containers attached, ipMasq true\n%-10s",
                     "plugin");

@@ -73,10 +73,12 @@ inline std::vector<Plugin> compared_plugins(const std::string& ours_dir, const s
     return plugins;
 }
 
-// ADD and DEL wall times (ms) of one plugin.
+// ADD and DEL wall times (ms) of one plugin; `start`, where a bench samples it, the wall time
+// of a VERSION call (exec, loading, answer, exit): what any call of that binary costs.
 struct Cycle {
     std::vector<double> add;
     std::vector<double> del;
+    std::vector<double> start;
 };
 
 // One row per plugin: ADD and DEL median and p99; with two plugins, the second's medians over
