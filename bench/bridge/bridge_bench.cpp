@@ -5,10 +5,10 @@
 // Everything happens in a private network and mount namespace (tmpfs on /run/netns and
 // /var/lib/cni), so the machine's own network is never touched. Each plugin is exec'd exactly as
 // a runtime does. Ours and the reference alternate cycle by cycle so both see the same machine
-// state, and so do samples of the kernel's own cost of deleting a veth pair (DEL's floor) and of
-// a VERSION call of each plugin (what starting the binary costs). Also measured: ADD latency with
-// 1, 100 and 500 containers already attached, next to the kernel's own cost of attaching a veth
-// pair to the bridge at each level.
+// state, and so do samples of the kernel's own cost of deleting a veth pair (DEL's floor). Also
+// measured: each plugin's process start (a VERSION call), ADD latency with 1, 100 and 500
+// containers already attached, next to the kernel's own cost of attaching a veth pair to the
+// bridge at each level.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -111,12 +111,6 @@ void run_cycles(const std::vector<Plugin>& plugins, int cycles, bool masq,
             out[p].del.push_back(call(plugins[p], cni::Command::Del, id, conf, &result));
             netlib::remove_named_netns(id);
         }
-        // Process start, sampled before the floor so that the next cycle's first ADD still
-        // follows the floor sample, as the order comment above describes.
-        for (std::size_t k = 0; k < plugins.size(); ++k) {
-            std::size_t p = (k + static_cast<std::size_t>(i)) % plugins.size();
-            out[p].start.push_back(version_call(plugins[p]));
-        }
         char id[16];
         std::snprintf(id, sizeof id, "fl%05d", i);
         floor.push_back(veth_delete_once(host, id));
@@ -130,6 +124,19 @@ void print_process_start(const std::vector<Plugin>& plugins, const std::vector<b
         double start = bench::stats(c[p].start).median;
         std::printf("%-10s process start (VERSION call) %.2fms, ADD median above it %.2fms\n",
                     plugins[p].label.c_str(), start, bench::stats(c[p].add).median - start);
+    }
+}
+
+// Process start of each plugin, sampled after the cycles rather than inside them: a VERSION call
+// between a DEL and the next floor sample or ADD gives the kernel time to finish the DEL's
+// deferred work, which would change what those measure.
+void sample_process_start(const std::vector<Plugin>& plugins, int samples,
+                          std::vector<bench::Cycle>& out) {
+    for (int i = 0; i < samples; ++i) {
+        for (std::size_t k = 0; k < plugins.size(); ++k) {
+            std::size_t p = (k + static_cast<std::size_t>(i)) % plugins.size();
+            out[p].start.push_back(version_call(plugins[p]));
+        }
     }
 }
 
@@ -205,6 +212,7 @@ int main(int argc, char** argv) {
             std::vector<bench::Cycle> c(plugins.size());
             std::vector<double> floor;
             run_cycles(plugins, cycles, masq, c, floor);
+            sample_process_start(plugins, cycles, c);
             bench::print_cycles(
                 masq ? "== ADD/DEL, ipMasq true (sdnet: nftables, reference: iptables)"
                      : "== ADD/DEL, ipMasq false",
