@@ -53,6 +53,7 @@ struct BridgeSpec {
 // bridge: Error(EEXIST, ..., "exists and is not a bridge").
 [[nodiscard]] LinkInfo ensure_bridge(RouteSocket& sock, const BridgeSpec& spec);
 
+// Bridge port (IFLA_BRPORT_*) settings; unset fields are left as they are.
 struct BridgePortFlags {
     std::optional<bool> hairpin;  // IFLA_BRPORT_MODE
     std::optional<bool> isolated;
@@ -130,8 +131,8 @@ void set_promisc(RouteSocket& sock, int index, bool on);
 void set_allmulti(RouteSocket& sock, int index, bool on);
 void set_txqlen(RouteSocket& sock, int index, unsigned txqlen);
 
-// Bridge port (IFLA_BRPORT_*) settings of a link enslaved to a bridge; unset fields are left
-// alone. Applied with one AF_BRIDGE RTM_SETLINK (IFLA_PROTINFO), as `bridge link set` does.
+// Changes the port settings of a link enslaved to a bridge, with one AF_BRIDGE RTM_SETLINK
+// (IFLA_PROTINFO), as `bridge link set` does.
 void set_bridge_port_flags(RouteSocket& sock, int index, const BridgePortFlags& flags);
 
 // What the kernel reports for a bridge port (IFLA_INFO_SLAVE_DATA), from one RTM_GETLINK.

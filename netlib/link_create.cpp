@@ -148,12 +148,13 @@ int try_prepare_host_end(RouteSocket& sock, int index, bool no_link_local,
 void prepare_host_end(RouteSocket& sock, const VethSpec& spec, int index) {
     BridgePortFlags port = spec.master != 0 ? spec.port_flags : BridgePortFlags{};
     bool no_link_local = !spec.host_link_local;
-    if (!no_link_local && !detail::any_port_flag(port)) {
+    bool port_flags = detail::any_port_flag(port);
+    if (!no_link_local && !port_flags) {
         return;
     }
     int err = try_prepare_host_end(sock, index, no_link_local, port);
     if (err == EAFNOSUPPORT && no_link_local) {
-        err = detail::any_port_flag(port) ? try_prepare_host_end(sock, index, false, port) : 0;
+        err = port_flags ? try_prepare_host_end(sock, index, false, port) : 0;
     }
     if (err != 0) {
         std::string ack = sock.impl().last_ack;
