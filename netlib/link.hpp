@@ -45,6 +45,9 @@ struct BridgeSpec {
     std::optional<unsigned> mtu;
     bool promisc = false;
     std::optional<MacAddr> mac;
+    // VLAN filtering on, for a bridge this call creates (an adopted one keeps its setting, as
+    // the reference plugin does). A kernel without it: Error(EOPNOTSUPP) and no bridge left.
+    bool vlan_filtering = false;
 };
 
 // Creates the bridge (NLM_F_CREATE|NLM_F_EXCL) and sets it up. If the name exists and is a

@@ -15,6 +15,7 @@
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
 
+#include "netlib/bridge_vlan.hpp"
 #include "netlib/link.hpp"
 #include "netlib/link_internal.hpp"
 #include "netlib/netns.hpp"
@@ -89,6 +90,17 @@ LinkInfo adopt_bridge(RouteSocket& sock, const BridgeSpec& spec, LinkInfo info) 
         info.up = true;
     }
     return info;
+}
+
+// VLAN filtering for a bridge just created: a second request (libnl 3.7 cannot put
+// IFLA_BR_VLAN_FILTERING in the creating one). Where the kernel refuses, the new bridge goes.
+void filter_vlans_or_remove(RouteSocket& sock, const LinkInfo& bridge) {
+    try {
+        enable_vlan_filtering(sock, bridge.index);
+    } catch (...) {
+        (void)remove_link(sock, bridge.index);
+        throw;
+    }
 }
 
 // The host end's IFLA_LINK is the peer's index in the peer's namespace. arp_notify travels in
@@ -181,6 +193,9 @@ LinkInfo ensure_bridge(RouteSocket& sock, const BridgeSpec& spec) {
             detail::fail(sock, err, kNewLink, spec.name);
         }
         if (auto info = find_link(sock, spec.name)) {
+            if (err == 0 && spec.vlan_filtering) {
+                filter_vlans_or_remove(sock, *info);
+            }
             return err == 0 ? *info : adopt_bridge(sock, spec, *info);
         }
     }

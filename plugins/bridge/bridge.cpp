@@ -57,6 +57,10 @@ cni::Result make_result(const cni::Request& req, cni::Result ipam, const Attachm
     r.interfaces = {{att.bridge.name, att.bridge.mac.to_string(), {}, {}, {}, {}},
                     {att.host.name, att.host.mac.to_string(), {}, {}, {}, {}},
                     {req.env.ifname, att.container.mac.to_string(), {}, req.env.netns, {}, {}}};
+    if (att.vlan_gateway) {  // after the container's, so that "interface": 2 stays right
+        r.interfaces.push_back(
+            {att.vlan_gateway->name, att.vlan_gateway->mac.to_string(), {}, {}, {}, {}});
+    }
     r.ips = std::move(ipam.ips);
     r.routes = std::move(ipam.routes);
     r.dns = req.conf.dns && !req.conf.dns->empty() ? *req.conf.dns : ipam.dns;
@@ -105,10 +109,11 @@ cni::Result add(const cni::Request& req) {
     Attachment att;
     att.bridge = ensure_bridge(host, cfg);
     create_veth_pair(host, ctr, netns, req, cfg, att, undo);
+    configure_port_vlans(host, cfg, att);
     cni::Result ipam = allocated(pending, cfg, undo);
     configure_container(ctr, netns, req, cfg, att.container.index, ipam);
     if (cfg.is_gateway) {
-        configure_gateway(host, cfg, att.bridge.index, ipam);
+        configure_gateway(host, cfg, gateway_link(host, cfg, att), ipam);
     }
     add_macspoof(req, cfg, att, undo);
     wait_port_forwarding(att.host.index);
@@ -126,7 +131,16 @@ void del(const cni::Request& req) {
     // grace periods of its own, lets the two waits overlap instead of adding up.
     std::optional<netlib::NftSocket> nft;
     steps.run([&] {
-        nft.emplace();
+        try {
+            nft.emplace();
+        } catch (const netlib::Error& e) {
+            // A kernel without nftables (EPROTONOSUPPORT) holds no masquerade or spoof-check
+            // element: nothing to remove, and DEL must still free the veth and the address.
+            if (e.code() == EPROTONOSUPPORT) {
+                return;
+            }
+            throw;
+        }
         remove_nft_state(*nft, req, cfg);
     });
     steps.run([&] { remove_veth_pair(req, cfg); });

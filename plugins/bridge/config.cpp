@@ -37,15 +37,62 @@ std::optional<netlib::MacAddr> container_mac(const cni::Request& req) {
     return std::nullopt;
 }
 
-void reject_vlans(const json& config) {
-    auto vlan = cni::json_util::get_int_in(config, "vlan", 0, 4094);
-    const json* trunk = cni::json_util::get_array(config, "vlanTrunk");
-    if ((vlan && *vlan != 0) || (trunk != nullptr && !trunk->empty())) {
-        // Checked at start-up of this kernel: IFLA_BR_VLAN_FILTERING gives EOPNOTSUPP.
-        throw cni::Error(cni::Code::UnsupportedField,
-                         "\"vlan\"/\"vlanTrunk\" need bridge VLAN filtering, which this kernel "
-                         "does not support (CONFIG_BRIDGE_VLAN_FILTERING)");
+std::uint16_t trunk_vid(const json& item, const char* key) {
+    const json* v = cni::json_util::find(item, key);
+    if (v == nullptr || !v->is_number_integer() || v->get<std::int64_t>() < 1 ||
+        v->get<std::int64_t>() > 4094) {
+        throw cni::config_error(std::string{"invalid \"vlanTrunk\" "} + key +
+                                ": must be an integer between 1 and 4094");
     }
+    return static_cast<std::uint16_t>(v->get<std::int64_t>());
+}
+
+// `vlanTrunk`: [{"id": N} | {"minID": A, "maxID": B}, ...], as the reference reads it.
+std::vector<std::uint16_t> parse_trunk(const json& trunk) {
+    std::vector<bool> seen(4095, false);
+    for (const json& item : trunk) {
+        if (!item.is_object()) {
+            throw cni::config_error("invalid \"vlanTrunk\" entry " + item.dump() +
+                                    ": must be {\"id\": N} or {\"minID\": A, \"maxID\": B}");
+        }
+        bool has_min = cni::json_util::find(item, "minID") != nullptr;
+        bool has_max = cni::json_util::find(item, "maxID") != nullptr;
+        if (has_min != has_max) {
+            throw cni::config_error("\"vlanTrunk\": minID and maxID must be given together");
+        }
+        if (has_min) {
+            std::uint16_t lo = trunk_vid(item, "minID");
+            std::uint16_t hi = trunk_vid(item, "maxID");
+            if (hi < lo) {
+                throw cni::config_error("\"vlanTrunk\": minID is greater than maxID");
+            }
+            for (unsigned v = lo; v <= hi; ++v) {
+                seen[v] = true;
+            }
+        }
+        if (cni::json_util::find(item, "id") != nullptr) {
+            seen[trunk_vid(item, "id")] = true;
+        }
+    }
+    std::vector<std::uint16_t> vids;
+    for (unsigned v = 1; v < seen.size(); ++v) {
+        if (seen[v]) {
+            vids.push_back(static_cast<std::uint16_t>(v));
+        }
+    }
+    return vids;
+}
+
+void parse_vlans(const json& j, Config& c) {
+    c.vlan = static_cast<std::uint16_t>(cni::json_util::get_int_in(j, "vlan", 0, 4094).value_or(0));
+    if (const json* trunk = cni::json_util::find(j, "vlanTrunk"); trunk && !trunk->is_null()) {
+        if (!trunk->is_array()) {
+            throw cni::config_error("invalid \"vlanTrunk\": must be a list");
+        }
+        c.vlan_trunk_given = true;
+        c.vlan_trunk = parse_trunk(*trunk);
+    }
+    c.preserve_default_vlan = get_bool(j, "preserveDefaultVlan").value_or(false);
 }
 
 }  // namespace
@@ -93,7 +140,7 @@ Config Config::parse(const cni::Request& req) {
         }
         // sdnet always uses nftables; iptables is accepted for configs written for the reference.
     }
-    reject_vlans(j);
+    parse_vlans(j, c);
     if (req.env.command == cni::Command::Add) {
         c.mac = container_mac(req);
     }

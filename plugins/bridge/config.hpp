@@ -1,7 +1,9 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "netlib/ip.hpp"
 #include "plugins/cni/skel.hpp"
@@ -25,6 +27,14 @@ struct Config {
     bool disable_container_interface = false;
     std::optional<netlib::MacAddr> mac;  // runtimeConfig.mac > args.cni.mac > CNI_ARGS MAC
     bool has_ipam = false;
+    // `vlan`: the port's native VLAN (pvid, untagged), 0 for none. `vlanTrunk`: tagged VLANs,
+    // sorted and unique. Either turns VLAN filtering on for a bridge this ADD creates.
+    std::uint16_t vlan = 0;
+    std::vector<std::uint16_t> vlan_trunk;
+    bool vlan_trunk_given = false;       // the key is there, even as []: the reference's rule
+    bool preserve_default_vlan = false;  // the reference's default since v1.8.0
+
+    bool vlan_filtering() const { return vlan != 0 || vlan_trunk_given; }
 
     // Throws cni::Error naming the key for every invalid or unsupported value.
     static Config parse(const cni::Request& req);

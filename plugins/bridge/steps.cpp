@@ -5,11 +5,13 @@
 
 #include "netlib/addr.hpp"
 #include "netlib/bridge_port_wait.hpp"
+#include "netlib/bridge_vlan.hpp"
 #include "netlib/error.hpp"
 #include "netlib/nft_macspoof.hpp"
 #include "netlib/nft_masq.hpp"
 #include "netlib/route.hpp"
 #include "netlib/sysctl.hpp"
+#include "plugins/cni/env.hpp"
 #include "plugins/cni/error.hpp"
 
 namespace bridge {
@@ -147,6 +149,79 @@ void ensure_gateway_address(netlib::RouteSocket& host, const Config& cfg, int br
     }
 }
 
+// Runs a step that needs bridge VLAN filtering; a kernel without it gets a named error.
+template <class F>
+auto vlan_step(const Config& cfg, F&& step) -> decltype(step()) {
+    try {
+        return step();
+    } catch (const netlib::Error& e) {
+        if (e.code() != EOPNOTSUPP || !cfg.vlan_filtering()) {
+            throw;
+        }
+        throw cni::Error(cni::Code::UnsupportedField,
+                         "\"vlan\" " + std::to_string(cfg.vlan) + " / \"vlanTrunk\" need " +
+                             "bridge VLAN filtering, which this kernel does not support "
+                             "(CONFIG_BRIDGE_VLAN_FILTERING)",
+                         e.what());
+    }
+}
+
+// A new port joins the bridge's default VLAN (normally 1) untagged; the reference removes it
+// unless `preserveDefaultVlan`, then adds the native VLAN (`vlan`, else 1 for a trunk) and the
+// trunk's tagged VLANs.
+void set_port_vlans(netlib::RouteSocket& host, const Config& cfg, int bridge_index,
+                    int port_index) {
+    if (!cfg.preserve_default_vlan) {
+        if (auto pvid = netlib::bridge_default_pvid(host, bridge_index)) {
+            (void)netlib::remove_port_vlan(host, port_index, *pvid);
+        }
+    }
+    std::uint16_t native = cfg.vlan != 0 ? cfg.vlan : 1;
+    std::vector<netlib::BridgeVlan> vlans{{native, true, true}};
+    for (std::uint16_t vid : cfg.vlan_trunk) {
+        if (vid != native) {
+            vlans.push_back({vid, false, false});
+        }
+    }
+    netlib::add_port_vlans(host, port_index, vlans);
+}
+
+// `<bridge>.<vlan>`: a veth in the host namespace whose other end is an untagged port of the
+// VLAN. A concurrent ADD may create it first; then its port is used.
+netlib::LinkInfo create_vlan_gateway(netlib::RouteSocket& host, const Config& cfg,
+                                     const netlib::LinkInfo& bridge, const std::string& name) {
+    Config port_cfg = cfg;
+    port_cfg.vlan_trunk.clear();
+    for (int attempt = 0; attempt < kVethNameTries; ++attempt) {
+        netlib::VethSpec spec{netlib::random_veth_name(), name,         nullptr, cfg.mtu,
+                              netlib::MacAddr::random(),  bridge.index, true,    &host};
+        spec.host_link_local = false;  // a bridge port
+        try {
+            netlib::LinkInfo port = netlib::create_veth(host, spec);
+            try {
+                vlan_step(cfg, [&] { set_port_vlans(host, port_cfg, bridge.index, port.index); });
+            } catch (...) {
+                (void)netlib::remove_link(host, port.index);
+                throw;
+            }
+            break;
+        } catch (const netlib::Error& e) {
+            if (e.code() != EEXIST) {
+                throw;
+            }
+            if (netlib::find_link(host, name)) {
+                break;  // a concurrent ADD made it
+            }
+        }
+    }
+    auto gw = netlib::find_link(host, name);
+    if (!gw) {
+        throw cni::Error(cni::Code::Internal,
+                         "failed to create the VLAN gateway port \"" + name + "\"");
+    }
+    return *gw;
+}
+
 netlib::MasqAttachment masq_of(const cni::Request& req, const cni::Result& ipam) {
     netlib::MasqAttachment m{req.conf.name, req.env.container_id, req.env.ifname, {}};
     for (const auto& ip : ipam.ips) {
@@ -165,8 +240,31 @@ netlib::LinkInfo ensure_bridge(netlib::RouteSocket& host, const Config& cfg) {
     }
     // A MAC chosen at creation pins it: otherwise the bridge takes the lowest MAC of its ports
     // and changes it as containers come and go.
-    return netlib::ensure_bridge(
-        host, {cfg.bridge, cfg.mtu, cfg.promisc_mode, netlib::MacAddr::random()});
+    netlib::BridgeSpec spec{cfg.bridge, cfg.mtu, cfg.promisc_mode, netlib::MacAddr::random()};
+    spec.vlan_filtering = cfg.vlan_filtering();
+    return vlan_step(cfg, [&] { return netlib::ensure_bridge(host, spec); });
+}
+
+void configure_port_vlans(netlib::RouteSocket& host, const Config& cfg, const Attachment& att) {
+    if (cfg.vlan != 0 || !cfg.vlan_trunk.empty()) {
+        vlan_step(cfg, [&] { set_port_vlans(host, cfg, att.bridge.index, att.host.index); });
+    }
+}
+
+int gateway_link(netlib::RouteSocket& host, const Config& cfg, Attachment& att) {
+    if (cfg.vlan == 0) {
+        return att.bridge.index;
+    }
+    std::string name = cfg.bridge + "." + std::to_string(cfg.vlan);
+    if (auto problem = cni::ifname_problem(name)) {
+        throw cni::config_error("the VLAN gateway port \"" + name + "\" of \"bridge\" and " +
+                                "\"vlan\" is not a valid interface name: " + *problem);
+    }
+    att.vlan_gateway = netlib::find_link(host, name);
+    if (!att.vlan_gateway) {
+        att.vlan_gateway = create_vlan_gateway(host, cfg, att.bridge, name);
+    }
+    return att.vlan_gateway->index;
 }
 
 void create_veth_pair(netlib::RouteSocket& host, netlib::RouteSocket& ctr,

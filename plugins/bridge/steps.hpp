@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+
 #include "netlib/link.hpp"
 #include "netlib/netns.hpp"
 #include "netlib/nft.hpp"
@@ -16,6 +18,8 @@ struct Attachment {
     netlib::LinkInfo bridge;
     netlib::LinkInfo host;       // host end of the veth pair, a port of the bridge
     netlib::LinkInfo container;  // CNI_IFNAME in the container netns
+    // `<bridge>.<vlan>`, the gateway's port on the container's VLAN (isGateway with `vlan`).
+    std::optional<netlib::LinkInfo> vlan_gateway;
 };
 
 // Creates the bridge if missing (a concurrent creator also succeeds) and sets it up.
@@ -25,6 +29,14 @@ netlib::LinkInfo ensure_bridge(netlib::RouteSocket& host, const Config& cfg);
 void create_veth_pair(netlib::RouteSocket& host, netlib::RouteSocket& ctr,
                       const netlib::Netns& netns, const cni::Request& req, const Config& cfg,
                       Attachment& att, cni::Rollback& undo);
+
+// The VLANs of the host end (`vlan`, `vlanTrunk`, `preserveDefaultVlan`), as the reference.
+void configure_port_vlans(netlib::RouteSocket& host, const Config& cfg, const Attachment& att);
+
+// Where the gateway addresses go: the bridge, or with `vlan` the `<bridge>.<vlan>` port that the
+// first ADD on that VLAN creates (a veth whose other end is a port of the VLAN) and that stays
+// for the other containers of the VLAN, as in the reference.
+int gateway_link(netlib::RouteSocket& host, const Config& cfg, Attachment& att);
 
 // Sysctls, addresses and routes inside the container.
 void configure_container(netlib::RouteSocket& ctr, const netlib::Netns& netns,
