@@ -106,6 +106,24 @@ CniArgs decode_args(const json& j, const std::string& source) {
     return out;
 }
 
+// The netns path the plugins put in the result as the sandbox of interface `ifname`: libcni
+// before 1.2 (1.1.2 in Debian 12's podman 4.3) writes no "netns" field, and without it sdnet
+// would take a live attachment for one whose netns is gone. Empty if the result does not say.
+std::string sandbox_of(const json& result, const std::string& ifname) {
+    json interfaces = result.is_object() ? result.value("interfaces", json::array()) : json{};
+    if (!interfaces.is_array()) {
+        return {};
+    }
+    for (const auto& i : interfaces) {
+        if (i.is_object() && i.value("name", json{}) == ifname) {
+            if (auto sandbox = i.value("sandbox", json{}); sandbox.is_string()) {
+                return sandbox.get<std::string>();
+            }
+        }
+    }
+    return {};
+}
+
 json parse_json(std::string_view bytes, const std::string& source) {
     if (bytes.find_first_not_of(" \t\r\n") == std::string_view::npos) {
         throw CacheError(source, "empty file");
@@ -227,6 +245,9 @@ CacheEntry decode_cache(std::string_view bytes, const std::string& source) {
     }
     if (auto it = j.find("result"); it != j.end()) {
         e.result = *it;
+    }
+    if (e.netns.empty()) {
+        e.netns = sandbox_of(e.result, e.ifname);
     }
     return e;
 }

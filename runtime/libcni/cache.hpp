@@ -13,7 +13,9 @@
 //   <cacheDir>/results/<network>-<containerID>-<ifname>   (dir 0700, file 0600)
 //   {"kind":"cniCacheV1","containerId","config":<base64 of the conflist bytes>,"ifName",
 //    "networkName","netns","cniArgs":[[k,v],...],"capabilityArgs":{...},"result":{...}}
-// netns, cniArgs, capabilityArgs and result are left out when empty (Go's omitempty).
+// netns, cniArgs, capabilityArgs and result are left out when empty (Go's omitempty). libcni
+// writes netns only from 1.2; reading an entry without it, the netns is the sandbox the result
+// gives the entry's interface.
 namespace libcni {
 
 using nlohmann::json;
@@ -29,7 +31,7 @@ struct CacheEntry {
     std::string config;  // raw conflist bytes (base64 in the file)
     std::string ifname;
     std::string network;
-    std::string netns;
+    std::string netns;  // empty when neither the entry nor its result says
     CniArgs cni_args;
     json capability_args = json::object();
     json result;  // the final ADD result as the plugin printed it; null if absent

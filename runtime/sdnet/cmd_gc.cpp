@@ -26,9 +26,10 @@ int cmd_gc(Invocation& inv) {
     ParseSpec spec;
     spec.description =
         "Garbage-collect network NET. The valid attachments are the cached ones whose network\n"
-        "namespace still exists; every other cached attachment of NET gets a CNI DEL (with its\n"
-        "cached arguments) and its cache entry is removed. Then, from cniVersion 1.1.0, each\n"
-        "plugin gets GC with the valid list so it can free leaked addresses and rules.";
+        "namespace still exists or is not known; every other cached attachment of NET gets a\n"
+        "CNI DEL (with its cached arguments) and its cache entry is removed. Then, from\n"
+        "cniVersion 1.1.0, each plugin gets GC with the valid list so it can free leaked\n"
+        "addresses and rules.";
     spec.positional = {"net"};
     spec.options.add_options()("dry-run,n", po::bool_switch(), "only list what would be released")(
         "json", po::bool_switch(), "print what was done as JSON");
@@ -45,7 +46,9 @@ int cmd_gc(Invocation& inv) {
         if (e.network != list.name) {
             continue;
         }
-        if (libcni::netns_alive(e.netns)) {
+        // An entry that does not say which netns it is for (libcni before 1.2, result without
+        // a sandbox) may well be live: only its runtime can tell, so it is kept.
+        if (e.netns.empty() || libcni::netns_alive(e.netns)) {
             valid.push_back({e.container_id, e.ifname});
             kept.push_back(entry_json(e));
         } else {

@@ -126,11 +126,12 @@ TEST(LibcniCache, WritesLibcniPathWithPrivatePermissionsAndReadsBackEveryField) 
 
 TEST(LibcniCache, ReadsFileWrittenByGoLibcni) {
     TempDir tmp;
-    // As podman 4.3 (libcni 1.1.2) writes it: Go escapes '<' '>' '&', capabilityArgs carries
-    // aliases, the result is 0.4.0 with ips[].version.
+    // As podman 4.3 (libcni 1.1.2) writes it: no "netns" (libcni writes it from 1.2), Go
+    // escapes '<' '>' '&', capabilityArgs carries aliases, the result is 0.4.0 with
+    // ips[].version.
     write_file(tmp / "results/podman-abc-eth0",
                R"({"kind":"cniCacheV1","containerId":"abc","config":"eyJuYW1lIjoicG9kbWFuIn0=",)"
-               R"("ifName":"eth0","networkName":"podman","netns":"/run/netns/netns-1",)"
+               R"("ifName":"eth0","networkName":"podman",)"
                R"("cniArgs":[["IgnoreUnknown","1"],["K8S_POD_NAME","a\u0026b"]],)"
                R"("capabilityArgs":{"aliases":{"podman":["web"]}},)"
                R"("result":{"cniVersion":"0.4.0","dns":{},"interfaces":[{"name":"eth0",)"
@@ -140,12 +141,32 @@ TEST(LibcniCache, ReadsFileWrittenByGoLibcni) {
     auto e = cache.read("podman", "abc", "eth0");
     ASSERT_TRUE(e);
     EXPECT_EQ(e->config, R"({"name":"podman"})");
+    EXPECT_EQ(e->netns, "/run/netns/netns-1");  // eth0's sandbox in the result
     EXPECT_EQ(e->cni_args.at(1).second, "a&b");
     EXPECT_EQ(e->capability_args["aliases"]["podman"][0], "web");
     EXPECT_EQ(e->result["ips"][0]["version"], "4");
     auto all = cache.list();
     ASSERT_EQ(all.size(), 1u);
     EXPECT_EQ(all[0].network, "podman");
+}
+
+TEST(LibcniCache, NetnsIsTheSandboxOfTheEntrysInterfaceOnly) {
+    TempDir tmp;
+    libcni::ResultCache cache(tmp.path());
+    auto entry = [&](const std::string& result) {
+        write_file(tmp / "results/n-c-eth0",
+                   R"({"kind":"cniCacheV1","containerId":"c","config":"","ifName":"eth0",)"
+                   R"("networkName":"n","result":)" +
+                       result + "}");
+        return *cache.read("n", "c", "eth0");
+    };
+    EXPECT_EQ(entry(R"({"interfaces":[{"name":"eth1","sandbox":"/run/netns/x"}]})").netns, "");
+    EXPECT_EQ(entry(R"({"interfaces":[{"name":"eth0"}]})").netns, "");
+    EXPECT_EQ(entry(R"({"interfaces":"eth0"})").netns, "");
+    EXPECT_EQ(entry(R"({"interfaces":[{"name":"eth0","sandbox":7}]})").netns, "");
+    EXPECT_EQ(entry(R"({"interfaces":[{"name":"br0"},{"name":"eth0","sandbox":"/proc/9/ns/net"}]})")
+                  .netns,
+              "/proc/9/ns/net");
 }
 
 TEST(LibcniCache, CorruptEmptyAndForeignFilesAreErrors) {

@@ -287,6 +287,28 @@ TEST_F(SdnetCli, GcReleasesAttachmentsWhoseNetnsIsGone) {
     expect_one_line_error(sdnet({"gc", "net"}), "plugin \"c\" failed (GC): gc broke", 1, true);
 }
 
+// libcni before 1.2 (podman 4, containerd 1.7) does not record the netns: such an attachment
+// may be live, so gc must not DEL it.
+TEST_F(SdnetCli, GcKeepsAttachmentsWhoseNetnsIsUnknown) {
+    libcni::ResultCache cache(cache_);
+    cache.write({"unknown-1",
+                 "{}",
+                 "eth0",
+                 "net",
+                 "",
+                 {},
+                 json::object(),
+                 json::parse(R"({"cniVersion":"1.0.0","interfaces":[{"name":"eth0"}]})")});
+    auto r = sdnet({"gc", "net", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto j = json::parse(r.out);
+    EXPECT_EQ(j["deleted"], json::array()) << r.out;
+    ASSERT_EQ(j["kept"].size(), 1u) << r.out;
+    EXPECT_EQ(j["kept"][0]["containerId"], "unknown-1");
+    EXPECT_EQ(fakes_.calls(), (Calls{"a GC", "portmap GC", "c GC"}));
+    EXPECT_TRUE(cache.read("net", "unknown-1", "eth0"));
+}
+
 TEST_F(SdnetCli, StatusReportsReadinessPerVersion) {
     auto r = sdnet({"status", "net"});
     EXPECT_EQ(r.status, 0) << r.err;
