@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <iostream>
 #include <optional>
 
 #include "ipam/config.hpp"
@@ -44,6 +45,12 @@ netlib::IfbSpec ifb_spec(const cni::Request& req, const Site& site) {
     return spec;
 }
 
+void print_notes(const Config& cfg) {
+    for (const auto& note : cfg.notes) {
+        std::cerr << "bandwidth: " << note << "\n";
+    }
+}
+
 // DEL inside the container namespace: the ifb and, when CNI_IFNAME carried the limits itself
 // (no host veth), the qdiscs ADD put on it, so an interface that outlives the attachment (a NIC
 // host-device hands back) keeps no limit.
@@ -71,6 +78,7 @@ void clean_container(const cni::Request& req, const Config& cfg, const std::stri
 cni::Result add(const cni::Request& req) {
     const cni::Result& prev = require_prev_result(req);
     Config cfg = Config::parse(req);
+    print_notes(cfg);
     if (cfg.empty()) {
         return prev;
     }
@@ -112,6 +120,7 @@ void del(const cni::Request& req) {
 void check(const cni::Request& req) {
     const cni::Result& prev = require_prev_result(req);
     Config cfg = Config::parse(req);
+    print_notes(cfg);
     if (cfg.empty()) {
         return;
     }

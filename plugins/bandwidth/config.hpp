@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "netlib/tc.hpp"
 #include "plugins/cni/skel.hpp"
@@ -22,12 +23,15 @@ struct Limit {
 struct Config {
     std::optional<Limit> ingress;  // nullopt: not limited (rate and burst both 0 or absent)
     std::optional<Limit> egress;
+    std::vector<std::string> notes;  // for stderr: bursts clamped to what the kernel can hold
 
     bool empty() const { return !ingress && !egress; }
 
     // Throws cni::Error(7) naming the key: wrong type or negative, a rate without its burst (or
-    // the reverse), a burst of 4 GiB or more, a rate below 8 bit/s, a bucket the kernel cannot
-    // express; cni::Error(2) for the reference's withdrawn `shapedSubnets`/`unshapedSubnets`.
+    // the reverse), a burst of 4 GiB or more, a rate below 8 bit/s, a rate whose 25 ms queue
+    // alone reaches 4 GiB; cni::Error(2) for the reference's withdrawn `shapedSubnets`/
+    // `unshapedSubnets`. A burst whose bucket the kernel cannot hold at its rate (containerd's
+    // and CRI-O's "no burst limit" values) is clamped to the largest it can, with a note.
     static Config parse(const cni::Request& req);
 };
 
