@@ -166,7 +166,12 @@ netlib::TbfSpec tbf_spec(const Limit& limit) {
     return {limit.rate / 8, std::uint32_t(b.ticks), queue + std::uint32_t(b.burst_bytes)};
 }
 
-std::string ifb_name(const std::string& network, const std::string& container_id) {
+std::string ifb_name(const std::string& network, const std::string& container_id,
+                     const std::string& ifname) {
+    return "bwp" + libcni::sha512_hex(network + "/" + container_id + "/" + ifname, 6);
+}
+
+std::string reference_ifb_name(const std::string& network, const std::string& container_id) {
     return "bwp" + libcni::sha512_hex(network + container_id, 6);
 }
 

@@ -40,8 +40,15 @@ struct Config {
 // time in scheduler ticks, and a queue of 25 ms at `rate` plus the bucket.
 netlib::TbfSpec tbf_spec(const Limit& limit);
 
-// "bwp" + the first 12 hex digits of sha512(network name + container id): the reference's ifb
-// name, so that a DEL of either plugin finds the device of an ADD of the other.
-std::string ifb_name(const std::string& network, const std::string& container_id);
+// "bwp" + the first 12 hex digits of sha512("<network>/<containerID>/<ifname>"), the owner the
+// ifb's alias records: one ifb per attachment, so two shaped interfaces of one container on
+// one network do not collide.
+std::string ifb_name(const std::string& network, const std::string& container_id,
+                     const std::string& ifname);
+
+// "bwp" + 12 hex digits of sha512(network name + container id): the reference plugin's ifb name
+// (one per container and network), also used by sdnet before ifbs were named per attachment.
+// DEL, CHECK and GC still recognise it.
+std::string reference_ifb_name(const std::string& network, const std::string& container_id);
 
 }  // namespace bandwidth

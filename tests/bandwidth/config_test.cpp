@@ -112,6 +112,29 @@ TEST_F(Config, KubernetesBurstsAreClampedToWhatTheKernelHolds) {
     }
 }
 
+// containerd stops a chain's teardown at the first failing DEL: a DEL refusing a value only ADD
+// needs would leak everything of the plugins before it. DEL reads no limit at all.
+TEST_F(Config, DelSucceedsAndCleansUpWhateverTheLimitsSay) {
+    auto c1 = make_netns("c1");
+    json prev = attach(c1);
+    auto r = bandwidth("ADD", c1, bandwidth_conf(8'000'000, 800'000, 8'000'000, 800'000), prev);
+    ASSERT_EQ(r.r.exit_code, 0) << r.r.out << r.r.err;
+    const std::vector<json> bad = {
+        {{"ingressRate", -1}, {"ingressBurst", 800}},
+        {{"egressRate", 8000000}, {"egressBurst", 8ULL * 4294967296ULL}},
+        {{"ingressRate", 8000}},
+        {{"runtimeConfig", {{"bandwidth", "fast"}}}},
+    };
+    for (const auto& keys : bad) {
+        json conf = bandwidth_conf(0, 0, 0, 0);
+        conf.update(keys);
+        auto d = bandwidth("DEL", c1, conf, r.out);
+        EXPECT_EQ(d.r.exit_code, 0) << keys << ": " << d.r.out;
+        EXPECT_TRUE(ifb_links("").empty()) << keys;
+        EXPECT_TRUE(qdisc_of_kind(tc_qdiscs("", host_veth(prev)), "tbf").is_null()) << keys;
+    }
+}
+
 TEST_F(Config, NoPrevResultIsAClearError) {
     auto c1 = make_netns("c1");
     auto r = bandwidth("ADD", c1, bandwidth_conf(8000, 800, 0, 0), nullptr);
