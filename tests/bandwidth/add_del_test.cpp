@@ -89,6 +89,20 @@ TEST_F(AddDel, OneDirectionOnly) {
               0);
 }
 
+// 40 Gbit/s is 5 GB/s, more than tc_tbf_qopt's 32-bit rate holds: the kernel must be given
+// TCA_TBF_RATE64, or it shapes at ~4.29 GB/s (or refuses the qdisc).
+TEST_F(AddDel, RatesAbove4GBytesPerSecondUseTheRate64Attribute) {
+    auto c1 = make_netns("c1");
+    json prev = attach(c1);
+    json conf = bandwidth_conf(40'000'000'000, 80'000'000, 48'000'000'000, 96'000'000);
+    auto r = bandwidth("ADD", c1, conf, prev);
+    ASSERT_EQ(r.r.exit_code, 0) << r.r.out << r.r.err;
+    expect_tbf(tc_qdiscs("", host_veth(prev)), 5'000'000'000, 10'000'000);
+    expect_tbf(tc_qdiscs("", r.out["interfaces"].back()["name"]), 6'000'000'000, 12'000'000);
+    auto check = bandwidth("CHECK", c1, conf, r.out);
+    EXPECT_EQ(check.r.exit_code, 0) << check.r.out;
+}
+
 TEST_F(AddDel, NoLimitsPassPrevResultThrough) {
     auto c1 = make_netns("c1");
     json prev = attach(c1);
