@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <exception>
+#include <iostream>
 #include <optional>
+#include <vector>
 
 #include "ipam/config.hpp"
 #include "netlib/error.hpp"
@@ -37,32 +39,71 @@ netlib::Netns open_container_netns(const std::string& path) {
 
 netlib::IfbSpec ifb_spec(const cni::Request& req, const Site& site) {
     netlib::IfbSpec spec;
-    spec.name = ifb_name(req.conf.name, req.env.container_id);
+    spec.name = ifb_name(req.conf.name, req.env.container_id, req.env.ifname);
     spec.mtu = site.dev.mtu;
     spec.txqlen = 0;  // as the reference: the ifb's tbf is its only queue
     spec.alias = owner_alias(req.conf.name, req.env.container_id, req.env.ifname);
     return spec;
 }
 
-// DEL inside the container namespace: the ifb and, when CNI_IFNAME carried the limits itself
-// (no host veth), the qdiscs ADD put on it, so an interface that outlives the attachment (a NIC
-// host-device hands back) keeps no limit.
-void clean_container(const cni::Request& req, const Config& cfg, const std::string& ifb) {
-    auto netns = netlib::Netns::try_open(req.env.netns);
-    if (!netns) {
-        return;  // the namespace is gone, and everything in it
+void print_notes(const Config& cfg) {
+    for (const auto& note : cfg.notes) {
+        std::cerr << "bandwidth: " << note << "\n";
     }
-    auto ctr = netlib::RouteSocket::open_in(*netns);
-    (void)netlib::remove_link(ctr, ifb);
-    auto dev = netlib::find_link(ctr, req.env.ifname);
-    if (!dev || dev->kind == "veth") {
-        return;  // shaped from the host side; the veth takes its qdiscs with it
+}
+
+// Whether an ifb with the reference's name (one per container and network) belongs to this
+// attachment. With an owner alias (sdnet before per-attachment names) the alias decides. Without
+// one it is the reference plugin's, which records no owner: it is ours when this attachment's
+// device redirects to it, or when the container is gone (then no other interface of the
+// container can still need it). Otherwise it may shape another interface of the container
+// (the reference's ADD of eth1 names its ifb the same as ours of eth0), and removing it would
+// drop that interface's egress.
+bool reference_ifb_is_ours(netlib::RouteSocket& sock, const netlib::LinkInfo& ifb,
+                           const std::string& alias, const Site* site, bool container_gone) {
+    if (!ifb.alias.empty()) {
+        return ifb.alias == alias;
     }
-    if (cfg.egress) {
-        (void)netlib::remove_root_tbf(ctr, dev->index);
+    if (container_gone) {
+        return true;
     }
-    if (cfg.ingress) {
-        (void)netlib::remove_ingress_qdisc(ctr, dev->index);
+    if (site == nullptr) {
+        return false;
+    }
+    auto redirects = netlib::list_ingress_redirects(sock, site->dev.index);
+    return std::any_of(redirects.begin(), redirects.end(),
+                       [&](const auto& r) { return r.target == ifb.index; });
+}
+
+// The ifbs in `sock`'s namespace that this attachment owns, found by name and owner, never by
+// name alone.
+std::vector<netlib::LinkInfo> owned_ifbs(netlib::RouteSocket& sock, const cni::Request& req,
+                                         const Site* site, bool container_gone) {
+    const std::string alias = owner_alias(req.conf.name, req.env.container_id, req.env.ifname);
+    std::vector<netlib::LinkInfo> out;
+    auto own =
+        netlib::find_link(sock, ifb_name(req.conf.name, req.env.container_id, req.env.ifname));
+    if (own && own->kind == "ifb" && own->alias == alias) {
+        out.push_back(*own);
+    }
+    auto ref = netlib::find_link(sock, reference_ifb_name(req.conf.name, req.env.container_id));
+    if (ref && ref->kind == "ifb" &&
+        reference_ifb_is_ours(sock, *ref, alias, site, container_gone)) {
+        out.push_back(*ref);
+    }
+    return out;
+}
+
+// DEL in one namespace: the qdiscs on the shaped device when it lives there (`site`), then the
+// attachment's ifbs (after the qdiscs, so that a retried DEL still recognises the redirect).
+void release(netlib::RouteSocket& sock, const cni::Request& req, const Site* site,
+             bool container_gone) {
+    auto ifbs = owned_ifbs(sock, req, site, container_gone);
+    if (site != nullptr) {
+        unshape(sock, site->dev, ifbs);
+    }
+    for (const auto& ifb : ifbs) {
+        (void)netlib::remove_link(sock, ifb.index);
     }
 }
 
@@ -71,6 +112,7 @@ void clean_container(const cni::Request& req, const Config& cfg, const std::stri
 cni::Result add(const cni::Request& req) {
     const cni::Result& prev = require_prev_result(req);
     Config cfg = Config::parse(req);
+    print_notes(cfg);
     if (cfg.empty()) {
         return prev;
     }
@@ -94,24 +136,34 @@ cni::Result add(const cni::Request& req) {
     return r;
 }
 
+// DEL reads no limit: it removes whatever ADD may have made, whether or not the configuration
+// still carries limits, and never fails on a value only ADD has to check.
 void del(const cni::Request& req) {
-    Config cfg = Config::parse(req);
-    if (cfg.empty()) {
+    auto host = netlib::RouteSocket::open();
+    std::optional<netlib::Netns> netns;
+    if (!req.env.netns.empty()) {
+        netns = netlib::Netns::try_open(req.env.netns);
+    }
+    if (!netns) {
+        // The namespace is gone, and with it the veth's peer (hence the veth and its qdiscs)
+        // or the shaped interface and its ifb.
+        release(host, req, nullptr, true);
         return;
     }
-    std::string ifb = ifb_name(req.conf.name, req.env.container_id);
-    auto host = netlib::RouteSocket::open();
-    if (netlib::remove_link(host, ifb)) {
-        return;  // shaped from the host side: nothing of ours is left in the container
-    }
-    if (!req.env.netns.empty()) {
-        clean_container(req, cfg, ifb);
-    }
+    auto ctr = netlib::RouteSocket::open_in(*netns);
+    const cni::Result none;
+    auto site =
+        find_site(host, ctr, req.env.ifname, req.conf.prev_result ? *req.conf.prev_result : none);
+    const Site* on_host = site && !site->in_container ? &*site : nullptr;
+    const Site* in_ctr = site && site->in_container ? &*site : nullptr;
+    release(host, req, on_host, false);
+    release(ctr, req, in_ctr, false);
 }
 
 void check(const cni::Request& req) {
     const cni::Result& prev = require_prev_result(req);
     Config cfg = Config::parse(req);
+    print_notes(cfg);
     if (cfg.empty()) {
         return;
     }
@@ -119,7 +171,12 @@ void check(const cni::Request& req) {
     auto host = netlib::RouteSocket::open();
     auto ctr = netlib::RouteSocket::open_in(netns);
     Site site = locate(host, ctr, req.env.ifname, prev);
-    verify(site, dev_limits(cfg, site.in_container), ifb_name(req.conf.name, req.env.container_id));
+    std::string ifb = ifb_name(req.conf.name, req.env.container_id, req.env.ifname);
+    if (!netlib::find_link(*site.sock, ifb)) {
+        // An ADD of the reference plugin, or of sdnet before ifbs were named per attachment.
+        ifb = reference_ifb_name(req.conf.name, req.env.container_id);
+    }
+    verify(site, dev_limits(cfg, site.in_container), ifb);
 }
 
 void gc(const cni::Request& req) {
@@ -133,9 +190,11 @@ void gc(const cni::Request& req) {
     std::exception_ptr first;
     for (const auto& link : netlib::list_links(host)) {
         auto owner = parse_owner_alias(link.alias);
-        // Ours, of this network, and consistent: the name is the hash of network and container.
+        // Ours, of this network, and consistent: the name is the hash of the owner (or the
+        // reference's name, which sdnet used before naming ifbs per attachment).
         if (link.kind != "ifb" || !owner || owner->network != req.conf.name ||
-            link.name != ifb_name(owner->network, owner->container_id)) {
+            (link.name != ifb_name(owner->network, owner->container_id, owner->ifname) &&
+             link.name != reference_ifb_name(owner->network, owner->container_id))) {
             continue;
         }
         bool live = std::any_of(valid->begin(), valid->end(), [&](const ipam::Attachment& a) {

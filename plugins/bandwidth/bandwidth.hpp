@@ -7,10 +7,12 @@
 // from the container with tc token buckets, as the reference plugin does, and also where there
 // is no host-side veth (macvlan, ipvlan), by shaping inside the container namespace.
 //
-// ADD is transactional (a failure leaves no qdisc and no ifb behind). DEL removes the ifb, and
-// inside the container the qdiscs it added there, and succeeds when they or the namespace are
-// gone. CHECK compares every tbf's rate, burst and limit with the configuration. GC removes the
-// ifbs of attachments not in cni.dev/valid-attachments (each ifb's alias names its owner).
+// ADD is transactional (a failure leaves no qdisc and no ifb behind). DEL reads no limit: it
+// removes the attachment's ifb (one per attachment, recognised by its owner alias, never by
+// name alone) and the qdiscs ADD put on the shaped device, and succeeds when they, the
+// interface or the namespace are gone. CHECK compares every tbf's rate, burst and limit with the
+// configuration. GC removes the ifbs of attachments not in cni.dev/valid-attachments (each ifb's
+// alias names its owner).
 namespace bandwidth {
 
 cni::Result add(const cni::Request& req);

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "plugins/cni/error.hpp"
 #include "plugins/cni/json_util.hpp"
@@ -51,8 +53,36 @@ std::string quoted(const char* key) {
     return std::string{"\""} + key + "\"";
 }
 
-// Checks one direction's pair and returns its limit; nullopt when both are 0 (unlimited).
-std::optional<Limit> parse_limit(const json& obj, const Keys& keys) {
+bool bucket_too_long(const Bucket& b) {
+    return b.usec > kUint32Max || b.ticks > kUint32Max;
+}
+
+bool queue_too_long(const Bucket& b) {
+    return b.queue + b.burst_bytes > kUint32Max;
+}
+
+// The largest burst (bits) whose bucket the kernel can hold at `rate`: sent within the tbf's
+// 32-bit tick count, and with the 25 ms queue within its 32-bit byte limit. The estimate is
+// floating point; the loop steps off a boundary it may have rounded onto.
+std::uint64_t max_burst(std::uint64_t rate) {
+    Limit l{rate, 8};
+    Bucket b = bucket(l);
+    double max_usec = std::min(kUint32Max, kUint32Max / netlib::psched_ticks_per_usec());
+    double bytes = std::min({std::floor(b.rate_bytes * max_usec / 1e6),
+                             kUint32Max - std::ceil(b.queue), kUint32Max - 1});
+    l.burst = std::uint64_t(std::max(bytes, 1.0)) * 8;
+    while (l.burst > 8 && (bucket_too_long(bucket(l)) || queue_too_long(bucket(l)))) {
+        l.burst -= 8;
+    }
+    return l.burst;
+}
+
+// Checks one direction's pair and returns its limit; nullopt when both are 0 (unlimited). A
+// burst too large for the rate is clamped (noted in `notes`), not refused: containerd sends
+// MaxUint32 bits and CRI-O MaxUint32*8-1 for every Kubernetes bandwidth annotation, meaning
+// "as large as possible", and refusing them fails every annotated pod.
+std::optional<Limit> parse_limit(const json& obj, const Keys& keys,
+                                 std::vector<std::string>& notes) {
     Limit l;
     l.rate = cni::json_util::get_uint(obj, keys.rate).value_or(0);
     l.burst = cni::json_util::get_uint(obj, keys.burst).value_or(0);
@@ -76,18 +106,17 @@ std::optional<Limit> parse_limit(const json& obj, const Keys& keys) {
     if (l.burst / 8 >= UINT32_MAX) {
         throw cni::config_error(quoted(keys.burst) + " cannot be more than 4GB");
     }
-    Bucket b = bucket(l);
-    if (b.usec > kUint32Max || b.ticks > kUint32Max) {
-        throw cni::config_error(
-            quoted(keys.burst) + " is too large for " + quoted(keys.rate) +
-                ": the kernel cannot hold a bucket that takes that long to send",
-            "the bucket takes " + std::to_string(b.usec / 1e6) + " s; at most " +
-                std::to_string(kUint32Max / netlib::psched_ticks_per_usec() / 1e6) + " s");
+    if (bucket(Limit{l.rate, 8}).queue + 1 > kUint32Max) {
+        throw cni::config_error(quoted(keys.rate) + " is too large: 25 ms of it with " +
+                                quoted(keys.burst) + " give a queue limit of 4 GiB or more");
     }
-    if (b.queue + b.burst_bytes > kUint32Max) {
-        throw cni::config_error(quoted(keys.rate) + " and " + quoted(keys.burst) +
-                                " give a queue limit (25 ms at the rate plus the burst) of 4 "
-                                "GiB or more");
+    Bucket b = bucket(l);
+    if (bucket_too_long(b) || queue_too_long(b)) {
+        std::uint64_t clamped = max_burst(l.rate);
+        notes.push_back(quoted(keys.burst) + " " + std::to_string(l.burst) +
+                        " is more than the kernel can hold at " + quoted(keys.rate) + " " +
+                        std::to_string(l.rate) + "; using " + std::to_string(clamped) + " bits");
+        l.burst = clamped;
     }
     return l;
 }
@@ -126,8 +155,8 @@ Config Config::parse(const cni::Request& req) {
     }
     reject_subnets(*source);
     Config c;
-    c.ingress = parse_limit(*source, kIngress);
-    c.egress = parse_limit(*source, kEgress);
+    c.ingress = parse_limit(*source, kIngress, c.notes);
+    c.egress = parse_limit(*source, kEgress, c.notes);
     return c;
 }
 
@@ -137,7 +166,12 @@ netlib::TbfSpec tbf_spec(const Limit& limit) {
     return {limit.rate / 8, std::uint32_t(b.ticks), queue + std::uint32_t(b.burst_bytes)};
 }
 
-std::string ifb_name(const std::string& network, const std::string& container_id) {
+std::string ifb_name(const std::string& network, const std::string& container_id,
+                     const std::string& ifname) {
+    return "bwp" + libcni::sha512_hex(network + "/" + container_id + "/" + ifname, 6);
+}
+
+std::string reference_ifb_name(const std::string& network, const std::string& container_id) {
     return "bwp" + libcni::sha512_hex(network + container_id, 6);
 }
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "netlib/tc.hpp"
 #include "plugins/cni/skel.hpp"
@@ -22,12 +23,15 @@ struct Limit {
 struct Config {
     std::optional<Limit> ingress;  // nullopt: not limited (rate and burst both 0 or absent)
     std::optional<Limit> egress;
+    std::vector<std::string> notes;  // for stderr: bursts clamped to what the kernel can hold
 
     bool empty() const { return !ingress && !egress; }
 
     // Throws cni::Error(7) naming the key: wrong type or negative, a rate without its burst (or
-    // the reverse), a burst of 4 GiB or more, a rate below 8 bit/s, a bucket the kernel cannot
-    // express; cni::Error(2) for the reference's withdrawn `shapedSubnets`/`unshapedSubnets`.
+    // the reverse), a burst of 4 GiB or more, a rate below 8 bit/s, a rate whose 25 ms queue
+    // alone reaches 4 GiB; cni::Error(2) for the reference's withdrawn `shapedSubnets`/
+    // `unshapedSubnets`. A burst whose bucket the kernel cannot hold at its rate (containerd's
+    // and CRI-O's "no burst limit" values) is clamped to the largest it can, with a note.
     static Config parse(const cni::Request& req);
 };
 
@@ -36,8 +40,15 @@ struct Config {
 // time in scheduler ticks, and a queue of 25 ms at `rate` plus the bucket.
 netlib::TbfSpec tbf_spec(const Limit& limit);
 
-// "bwp" + the first 12 hex digits of sha512(network name + container id): the reference's ifb
-// name, so that a DEL of either plugin finds the device of an ADD of the other.
-std::string ifb_name(const std::string& network, const std::string& container_id);
+// "bwp" + the first 12 hex digits of sha512("<network>/<containerID>/<ifname>"), the owner the
+// ifb's alias records: one ifb per attachment, so two shaped interfaces of one container on
+// one network do not collide.
+std::string ifb_name(const std::string& network, const std::string& container_id,
+                     const std::string& ifname);
+
+// "bwp" + 12 hex digits of sha512(network name + container id): the reference plugin's ifb name
+// (one per container and network), also used by sdnet before ifbs were named per attachment.
+// DEL, CHECK and GC still recognise it.
+std::string reference_ifb_name(const std::string& network, const std::string& container_id);
 
 }  // namespace bandwidth

@@ -62,20 +62,29 @@ void expect_redirect(netlib::RouteSocket& sock, const netlib::LinkInfo& dev,
 
 Site locate(netlib::RouteSocket& host, netlib::RouteSocket& ctr, const std::string& ifname,
             const cni::Result& prev) {
-    auto c = netlib::find_link(ctr, ifname);
-    if (!c) {
+    auto site = find_site(host, ctr, ifname, prev);
+    if (!site) {
         throw cni::Error(cni::Code::Internal,
                          "interface \"" + ifname + "\" not found in the container namespace");
+    }
+    return *site;
+}
+
+std::optional<Site> find_site(netlib::RouteSocket& host, netlib::RouteSocket& ctr,
+                              const std::string& ifname, const cni::Result& prev) {
+    auto c = netlib::find_link(ctr, ifname);
+    if (!c) {
+        return std::nullopt;
     }
     if (c->kind == "veth" && c->peer_index > 0) {
         auto h = netlib::find_link(host, c->peer_index);
         // An index alone could name an unrelated veth when the peer lives in a third
         // namespace: the peer must point back and be the one prevResult reports.
         if (h && h->kind == "veth" && h->peer_index == c->index && listed_on_host(prev, h->name)) {
-            return {&host, *h, false};
+            return Site{&host, *h, false};
         }
     }
-    return {&ctr, *c, true};
+    return Site{&ctr, *c, true};
 }
 
 DevLimits dev_limits(const Config& cfg, bool in_container) {
@@ -110,6 +119,19 @@ std::optional<netlib::LinkInfo> shape(const Site& site, const DevLimits& limits,
     undo.add([&sock, dev] { (void)netlib::remove_ingress_qdisc(sock, dev); });
     netlib::add_ingress_redirect(sock, dev, ifb.index);
     return ifb;
+}
+
+void unshape(netlib::RouteSocket& sock, const netlib::LinkInfo& dev,
+             const std::vector<netlib::LinkInfo>& ifbs) {
+    auto redirects = netlib::list_ingress_redirects(sock, dev.index);
+    bool ours = std::any_of(redirects.begin(), redirects.end(), [&](const auto& r) {
+        return std::any_of(ifbs.begin(), ifbs.end(),
+                           [&](const netlib::LinkInfo& ifb) { return ifb.index == r.target; });
+    });
+    if (ours) {
+        (void)netlib::remove_ingress_qdisc(sock, dev.index);
+    }
+    (void)netlib::remove_root_tbf(sock, dev.index);
 }
 
 void verify(const Site& site, const DevLimits& limits, const std::string& ifb_name) {

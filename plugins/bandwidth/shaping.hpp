@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "netlib/link.hpp"
 #include "netlib/route_socket.hpp"
@@ -29,6 +30,9 @@ struct Site {
 // Throws cni::Error when CNI_IFNAME does not exist.
 Site locate(netlib::RouteSocket& host, netlib::RouteSocket& ctr, const std::string& ifname,
             const cni::Result& prev);
+// As locate, but nullopt when CNI_IFNAME does not exist (DEL: it may be gone already).
+std::optional<Site> find_site(netlib::RouteSocket& host, netlib::RouteSocket& ctr,
+                              const std::string& ifname, const cni::Result& prev);
 
 // The limits as the shaped device sees them: on the host veth the container's ingress is the
 // device's egress; inside the container the directions are the container's own.
@@ -43,6 +47,12 @@ DevLimits dev_limits(const Config& cfg, bool in_container);
 // registers its undo in `undo`. Returns the ifb.
 std::optional<netlib::LinkInfo> shape(const Site& site, const DevLimits& limits,
                                       const netlib::IfbSpec& ifb, cni::Rollback& undo);
+
+// Removes from `dev` what ADD put on it: the ingress qdisc when one of its filters redirects to
+// one of `ifbs` (ADD adds that qdisc exclusively, so such a qdisc is ours), and a root tbf with
+// ADD's handle 1:. Absent qdiscs, or a device that is gone, are not an error.
+void unshape(netlib::RouteSocket& sock, const netlib::LinkInfo& dev,
+             const std::vector<netlib::LinkInfo>& ifbs);
 
 // Throws cni::Error naming the first difference between the kernel and `limits`.
 void verify(const Site& site, const DevLimits& limits, const std::string& ifb_name);

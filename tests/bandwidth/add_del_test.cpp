@@ -89,6 +89,20 @@ TEST_F(AddDel, OneDirectionOnly) {
               0);
 }
 
+// 40 Gbit/s is 5 GB/s, more than tc_tbf_qopt's 32-bit rate holds: the kernel must be given
+// TCA_TBF_RATE64, or it shapes at ~4.29 GB/s (or refuses the qdisc).
+TEST_F(AddDel, RatesAbove4GBytesPerSecondUseTheRate64Attribute) {
+    auto c1 = make_netns("c1");
+    json prev = attach(c1);
+    json conf = bandwidth_conf(40'000'000'000, 80'000'000, 48'000'000'000, 96'000'000);
+    auto r = bandwidth("ADD", c1, conf, prev);
+    ASSERT_EQ(r.r.exit_code, 0) << r.r.out << r.r.err;
+    expect_tbf(tc_qdiscs("", host_veth(prev)), 5'000'000'000, 10'000'000);
+    expect_tbf(tc_qdiscs("", r.out["interfaces"].back()["name"]), 6'000'000'000, 12'000'000);
+    auto check = bandwidth("CHECK", c1, conf, r.out);
+    EXPECT_EQ(check.r.exit_code, 0) << check.r.out;
+}
+
 TEST_F(AddDel, NoLimitsPassPrevResultThrough) {
     auto c1 = make_netns("c1");
     json prev = attach(c1);
@@ -164,10 +178,12 @@ TEST_F(AddDel, DelRemovesTheIfbAndTwiceIsFine) {
     EXPECT_EQ(d1.r.exit_code, 0) << d1.r.out;
     EXPECT_TRUE(d1.r.out.empty());
     EXPECT_TRUE(ifb_links("").empty());
-    // As with the reference, the veth's qdiscs stay until the interface plugin's DEL (next in
-    // the chain) removes the veth; the redirect now points nowhere ("*").
-    EXPECT_EQ(mirred_targets(tc_ingress_filters("", host_veth(prev))),
-              std::vector<std::string>{"*"});
+    // The veth's qdiscs go too: an interface that outlives the DEL must not stay shaped.
+    std::string veth = host_veth(prev);
+    ASSERT_FALSE(link_of("", veth).is_null());
+    auto qdiscs = tc_qdiscs("", veth);
+    EXPECT_TRUE(qdisc_of_kind(qdiscs, "tbf").is_null()) << qdiscs;
+    EXPECT_TRUE(qdisc_of_kind(qdiscs, "ingress").is_null()) << qdiscs;
 
     auto d2 = bandwidth("DEL", c1, limits_conf(), r.out);
     EXPECT_EQ(d2.r.exit_code, 0) << d2.r.out;
@@ -175,6 +191,71 @@ TEST_F(AddDel, DelRemovesTheIfbAndTwiceIsFine) {
     EXPECT_EQ(d3.r.exit_code, 0) << d3.r.out;
     EXPECT_EQ(run("DEL", c1, bridge_conf()).r.exit_code, 0);
     EXPECT_EQ(bandwidth("DEL", c1, limits_conf(), r.out).r.exit_code, 0);  // veth gone too
+}
+
+TEST_F(AddDel, DelWithoutLimitsStillRemovesEverything) {
+    auto c1 = make_netns("c1");
+    json prev = attach(c1);
+    auto r = bandwidth("ADD", c1, limits_conf(), prev);
+    ASSERT_EQ(r.r.exit_code, 0) << r.r.out << r.r.err;
+    auto d = bandwidth("DEL", c1, bandwidth_conf(0, 0, 0, 0), r.out);
+    EXPECT_EQ(d.r.exit_code, 0) << d.r.out;
+    EXPECT_TRUE(ifb_links("").empty());
+    auto qdiscs = tc_qdiscs("", host_veth(prev));
+    EXPECT_TRUE(qdisc_of_kind(qdiscs, "tbf").is_null()) << qdiscs;
+    EXPECT_TRUE(qdisc_of_kind(qdiscs, "ingress").is_null()) << qdiscs;
+}
+
+TEST_F(AddDel, DelLeavesQdiscsItDidNotAdd) {
+    auto c1 = make_netns("c1");
+    auto c2 = make_netns("c2");
+    json p1 = attach(c1);
+    json p2 = attach(c2);
+    // Egress only: ADD leaves the root alone, where someone puts a qdisc of their own.
+    json egress = bandwidth_conf(0, 0, 8'000'000, 800'000);
+    ASSERT_EQ(bandwidth("ADD", c1, egress, p1).r.exit_code, 0);
+    observe("tc qdisc add dev " + host_veth(p1) + " root handle 5: pfifo");
+    // Ingress only: ADD adds no ingress qdisc; someone else's has no redirect to our ifb.
+    json ingress = bandwidth_conf(8'000'000, 800'000, 0, 0);
+    ASSERT_EQ(bandwidth("ADD", c2, ingress, p2).r.exit_code, 0);
+    observe("tc qdisc add dev " + host_veth(p2) + " ingress");
+
+    EXPECT_EQ(bandwidth("DEL", c1, egress, p1).r.exit_code, 0);
+    EXPECT_EQ(bandwidth("DEL", c2, ingress, p2).r.exit_code, 0);
+    auto q1 = tc_qdiscs("", host_veth(p1));
+    EXPECT_FALSE(qdisc_of_kind(q1, "pfifo").is_null()) << q1;
+    EXPECT_TRUE(qdisc_of_kind(q1, "ingress").is_null()) << q1;
+    auto q2 = tc_qdiscs("", host_veth(p2));
+    EXPECT_FALSE(qdisc_of_kind(q2, "ingress").is_null()) << q2;
+    EXPECT_TRUE(qdisc_of_kind(q2, "tbf").is_null()) << q2;
+    EXPECT_TRUE(ifb_links("").empty());
+}
+
+TEST_F(AddDel, TwoInterfacesOfOneContainerOnOneNetwork) {
+    auto c1 = make_netns("c1");
+    json p0 = attach(c1);
+    json p1 = add(c1, bridge_conf(), "eth1");
+    auto r0 = bandwidth("ADD", c1, limits_conf(), p0, "eth0");
+    ASSERT_EQ(r0.r.exit_code, 0) << r0.r.out << r0.r.err;
+    auto r1 = bandwidth("ADD", c1, limits_conf(), p1, "eth1");
+    ASSERT_EQ(r1.r.exit_code, 0) << r1.r.out << r1.r.err;
+    std::string ifb0 = r0.out["interfaces"].back()["name"];
+    std::string ifb1 = r1.out["interfaces"].back()["name"];
+    EXPECT_NE(ifb0, ifb1);
+    EXPECT_EQ(link_of("", ifb0)["ifalias"], "sdnet-bridge/ctr-" + c1.name + "/eth0");
+    EXPECT_EQ(mirred_targets(tc_ingress_filters("", host_veth(p0))),
+              std::vector<std::string>{ifb0});
+    EXPECT_EQ(mirred_targets(tc_ingress_filters("", host_veth(p1))),
+              std::vector<std::string>{ifb1});
+
+    // Removing eth1's shaping leaves eth0's whole.
+    EXPECT_EQ(bandwidth("DEL", c1, limits_conf(), r1.out, "eth1").r.exit_code, 0);
+    EXPECT_TRUE(link_of("", ifb1).is_null());
+    EXPECT_FALSE(link_of("", ifb0).is_null());
+    EXPECT_EQ(mirred_targets(tc_ingress_filters("", host_veth(p0))),
+              std::vector<std::string>{ifb0});
+    auto check = bandwidth("CHECK", c1, limits_conf(), r0.out, "eth0");
+    EXPECT_EQ(check.r.exit_code, 0) << check.r.out;
 }
 
 TEST_F(AddDel, DelAfterTheNetnsIsGone) {

@@ -37,7 +37,6 @@ TEST_F(Config, EveryBadKeyIsRefusedNamingIt) {
         {"burst of 4 GiB", {{"egressRate", 8000000}, {"egressBurst", k4GiBits}}, 7, "4GB"},
         {"rate below 8 bit/s", {{"egressRate", 7}, {"egressBurst", 800}}, 7, "egressRate"},
         {"burst below 8 bits", {{"ingressRate", 8000}, {"ingressBurst", 4}}, 7, "ingressBurst"},
-        {"bucket too long", {{"ingressRate", 8}, {"ingressBurst", 8ULL << 31}}, 7, "ingressBurst"},
         {"queue limit over 4 GiB",
          {{"ingressRate", 8ULL << 60}, {"ingressBurst", 800}},
          7,
@@ -64,6 +63,76 @@ TEST_F(Config, EveryBadKeyIsRefusedNamingIt) {
         }
     }
     EXPECT_TRUE(ifb_links("").empty());
+}
+
+// What containerd 1.6 (pkg/cri toCNIBandWidth: math.MaxUint32) and CRI-O (math.MaxUint32*8 - 1)
+// put in runtimeConfig.bandwidth for every kubernetes.io/ingress-bandwidth and egress-bandwidth
+// annotation: a burst meaning "no limit", far more than a tbf can hold at 10 Mbit/s.
+constexpr std::uint64_t kContainerdBurst = 4294967295ULL;
+constexpr std::uint64_t kCrioBurst = 4294967295ULL * 8 - 1;
+
+json kubernetes_conf(std::uint64_t burst) {
+    json conf = bandwidth_conf(0, 0, 0, 0);
+    conf["capabilities"] = {{"bandwidth", true}};
+    conf["runtimeConfig"] = {{"bandwidth",
+                              {{"ingressRate", 10'000'000},
+                               {"ingressBurst", burst},
+                               {"egressRate", 10'000'000},
+                               {"egressBurst", burst}}}};
+    return conf;
+}
+
+// The largest bucket a tbf holds: 2^32-1 scheduler ticks of 64 ns (274.88 s), at 1.25 MB/s.
+constexpr double kMaxBurstBytesAt10Mbit = 343'597'383;
+
+TEST_F(Config, KubernetesBurstsAreClampedToWhatTheKernelHolds) {
+    for (std::uint64_t burst : {kContainerdBurst, kCrioBurst}) {
+        SCOPED_TRACE(burst);
+        auto c1 = make_netns(burst == kContainerdBurst ? "containerd" : "crio");
+        json prev = attach(c1);
+        json conf = kubernetes_conf(burst);
+        auto r = bandwidth("ADD", c1, conf, prev);
+        ASSERT_EQ(r.r.exit_code, 0) << r.r.out << r.r.err;
+        EXPECT_NE(r.r.err.find("\"ingressBurst\" " + std::to_string(burst)), std::string::npos)
+            << r.r.err;
+        EXPECT_NE(r.r.err.find("\"egressBurst\""), std::string::npos) << r.r.err;
+        std::string ifb = r.out["interfaces"].back()["name"];
+        for (const std::string& dev : {host_veth(prev), ifb}) {
+            json tbf = qdisc_of_kind(tc_qdiscs("", dev), "tbf");
+            ASSERT_FALSE(tbf.is_null()) << dev;
+            EXPECT_EQ(tbf["options"]["rate"], 1'250'000) << dev;
+            EXPECT_NEAR(tbf["options"]["burst"].get<double>(), kMaxBurstBytesAt10Mbit, 2) << dev;
+        }
+        auto check = bandwidth("CHECK", c1, conf, r.out);
+        EXPECT_EQ(check.r.exit_code, 0) << check.r.out;
+        auto del = bandwidth("DEL", c1, conf, r.out);
+        EXPECT_EQ(del.r.exit_code, 0) << del.r.out;
+        EXPECT_TRUE(ifb_links("").empty());
+        EXPECT_EQ(run("DEL", c1, bridge_conf()).r.exit_code, 0);
+    }
+}
+
+// containerd stops a chain's teardown at the first failing DEL: a DEL refusing a value only ADD
+// needs would leak everything of the plugins before it. DEL reads no limit at all.
+TEST_F(Config, DelSucceedsAndCleansUpWhateverTheLimitsSay) {
+    auto c1 = make_netns("c1");
+    json prev = attach(c1);
+    auto r = bandwidth("ADD", c1, bandwidth_conf(8'000'000, 800'000, 8'000'000, 800'000), prev);
+    ASSERT_EQ(r.r.exit_code, 0) << r.r.out << r.r.err;
+    const std::vector<json> bad = {
+        {{"ingressRate", -1}, {"ingressBurst", 800}},
+        {{"egressRate", 8000000}, {"egressBurst", 8ULL * 4294967296ULL}},
+        {{"ingressRate", 8000}},
+        {{"runtimeConfig", {{"bandwidth", "fast"}}}},
+    };
+    for (const auto& keys : bad) {
+        json conf = bandwidth_conf(0, 0, 0, 0);
+        conf.update(keys);
+        auto d = bandwidth("DEL", c1, conf, r.out);
+        EXPECT_EQ(d.r.exit_code, 0) << keys << ": " << d.r.out;
+        EXPECT_TRUE(ifb_links("").empty()) << keys;
+        EXPECT_TRUE(qdisc_of_kind(tc_qdiscs("", host_veth(prev)), "tbf").is_null()) << keys;
+    }
 }
 
 TEST_F(Config, NoPrevResultIsAClearError) {

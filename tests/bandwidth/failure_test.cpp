@@ -32,7 +32,7 @@ TEST_F(Rollback, AnIngressQdiscAlreadyThereUndoesEverything) {
 TEST_F(Rollback, ATakenIfbNameUndoesTheVethTbfAndKeepsTheOtherDevice) {
     auto c1 = make_netns("c1");
     json prev = attach(c1);
-    std::string ifb = "bwp" + libcni::sha512_hex("sdnet-bridge" + ("ctr-" + c1.name), 6);
+    std::string ifb = "bwp" + libcni::sha512_hex("sdnet-bridge/ctr-" + c1.name + "/eth0", 6);
     observe("ip link add " + ifb + " type ifb");
 
     auto r = bandwidth("ADD", c1, limits_conf(), prev);
@@ -40,6 +40,26 @@ TEST_F(Rollback, ATakenIfbNameUndoesTheVethTbfAndKeepsTheOtherDevice) {
     EXPECT_NE(r.out.value("msg", "").find(ifb), std::string::npos) << r.r.out;
     EXPECT_TRUE(qdisc_of_kind(tc_qdiscs("", host_veth(prev)), "tbf").is_null());
     EXPECT_FALSE(link_of("", ifb).is_null()) << "not ours to remove";
+}
+
+// What a runtime does after a failed ADD: DEL of the same attachment. It must not take another
+// interface's ifb, even one named as the reference (and sdnet before per-attachment names) name
+// every ifb of a container on a network.
+TEST_F(Rollback, DelOfAnotherInterfaceLeavesAnIfbItDoesNotOwn) {
+    auto c1 = make_netns("c1");
+    json p0 = attach(c1);
+    json p1 = add(c1, bridge_conf(), "eth1");
+    std::string legacy = "bwp" + libcni::sha512_hex("sdnet-bridge" + ("ctr-" + c1.name), 6);
+    observe("ip link add " + legacy + " type ifb");
+    observe("ip link set " + legacy + " alias sdnet-bridge/ctr-" + c1.name + "/eth0");
+
+    auto d = bandwidth("DEL", c1, limits_conf(), p1, "eth1");
+    EXPECT_EQ(d.r.exit_code, 0) << d.r.out;
+    EXPECT_FALSE(link_of("", legacy).is_null()) << "eth0's, not eth1's";
+    // Its owner's DEL takes it.
+    d = bandwidth("DEL", c1, limits_conf(), p0, "eth0");
+    EXPECT_EQ(d.r.exit_code, 0) << d.r.out;
+    EXPECT_TRUE(link_of("", legacy).is_null());
 }
 
 TEST_F(Rollback, ARootQdiscAlreadyThereFailsCleanly) {

@@ -18,6 +18,7 @@
 #include "netlib/fd.hpp"
 #include "netlib/link.hpp"
 #include "netlib/route_socket.hpp"
+#include "netlib/tc.hpp"
 #include "runtime/libcni/attachment_id.hpp"
 #include "runtime/libcni/cache.hpp"
 #include "tests/sdnet/support.hpp"
@@ -321,6 +322,47 @@ TEST_P(SdnetNetns, ShippedBridgeConflistPublishesAPort) {
     EXPECT_FALSE(link_in(ns.path, "eth0"));
     EXPECT_FALSE(reaches("127.0.0.1", 18080, listener));
     EXPECT_FALSE(fs::exists(cache_file("sdnet-bridge", ns.path, "eth0")));
+}
+
+// What a Kubernetes bandwidth annotation becomes: containerd 1.6 sends a burst of MaxUint32 bits
+// (pkg/cri toCNIBandWidth), CRI-O MaxUint32*8-1, whatever the rate. Attach must shape (the burst
+// clamped to the largest bucket a tbf holds) and detach must leave nothing, as the chain's DELs
+// all run only when bandwidth's succeeds.
+TEST_P(SdnetNetns, KubernetesBandwidthBurstsAttachAndDetach) {
+    REQUIRE_PLUGINS("bridge", "host-local", "bandwidth");
+    write_file(conf_ / "20-bw.conflist", R"({"cniVersion":"1.0.0","name":"bw","plugins":[
+      {"type":"bridge","bridge":"sdt1","ipam":{"type":"host-local",
+       "ranges":[[{"subnet":"10.78.0.0/24"}]]}},
+      {"type":"bandwidth","capabilities":{"bandwidth":true}}]})");
+    auto ns = make_netns("pod");
+    auto r = sdnet({"attach", "bw", ns.path, "--json", "--ingress-rate", "10M", "--ingress-burst",
+                    "4294967295", "--egress-rate", "10M", "--egress-burst", "34359738359"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    json result = json::parse(r.out);
+    std::string veth = result["interfaces"][1]["name"];
+    std::string ifb = result["interfaces"].back()["name"];
+    auto sock = netlib::RouteSocket::open();
+    for (const std::string& dev : {veth, ifb}) {
+        auto link = netlib::find_link(sock, dev);
+        ASSERT_TRUE(link) << dev;
+        auto q = netlib::find_root_qdisc(sock, link->index);
+        ASSERT_TRUE(q && q->tbf) << dev;
+        EXPECT_EQ(q->tbf->rate, 1'250'000u) << dev;
+        // The reference v1.1.1 programs whatever its 32-bit conversion of the bucket time
+        // gives; ours the largest bucket: 2^32-1 ticks (274.9 s) at most.
+        if (GetParam().name != "reference") {
+            EXPECT_GT(q->tbf->buffer, 4'294'000'000u) << dev;
+        }
+    }
+
+    ASSERT_TRUE(fs::exists("/var/lib/cni/networks/bw/10.78.0.2"));
+
+    r = sdnet({"detach", "bw", ns.path});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_FALSE(link_in(ns.path, "eth0"));
+    EXPECT_FALSE(netlib::find_link(sock, ifb));
+    EXPECT_FALSE(fs::exists(cache_file("bw", ns.path, "eth0")));
+    EXPECT_FALSE(fs::exists("/var/lib/cni/networks/bw/10.78.0.2")) << "the lease is left";
 }
 
 INSTANTIATE_TEST_SUITE_P(Plugins, SdnetNetns,
