@@ -160,7 +160,9 @@ netlib::MasqAttachment masq_of(const cni::Request& req, const cni::Result& ipam)
 netlib::LinkInfo ensure_bridge(netlib::RouteSocket& host, const Config& cfg) {
     // The common case is an existing bridge: one lookup, which the kernel answers without the
     // RTNL lock, instead of a create that fails with EEXIST under it.
-    if (auto br = netlib::find_link(host, cfg.bridge); br && br->kind == "bridge" && br->up) {
+    // promiscMode applies to an existing bridge too (as the reference's ADD and our CHECK say).
+    if (auto br = netlib::find_link(host, cfg.bridge);
+        br && br->kind == "bridge" && br->up && (br->promisc || !cfg.promisc_mode)) {
         return *br;
     }
     // A MAC chosen at creation pins it: otherwise the bridge takes the lowest MAC of its ports
