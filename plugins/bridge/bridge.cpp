@@ -116,7 +116,7 @@ cni::Result add(const cni::Request& req) {
         configure_gateway(host, cfg, att.bridge.index, ipam);
     }
     add_macspoof(req, cfg, att, undo);
-    wait_port_forwarding(att.host.index);
+    wait_port_enabled(host, cfg, att.host.index);
     undo.commit();
     release.commit();
     return make_result(req, std::move(ipam), att);

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <string>
+
+#include <linux/if_bridge.h>
 
 #include "netlib/addr.hpp"
 #include "netlib/bridge_port_wait.hpp"
@@ -11,6 +15,7 @@
 #include "netlib/route.hpp"
 #include "netlib/sysctl.hpp"
 #include "plugins/cni/error.hpp"
+#include "plugins/cni/stdio.hpp"
 
 namespace bridge {
 namespace {
@@ -274,8 +279,17 @@ void add_macspoof(const cni::Request& req, const Config& cfg, const Attachment& 
     }
 }
 
-void wait_port_forwarding(int port_index) {
-    netlib::wait_bridge_port_forwarding(port_index);
+void wait_port_enabled(netlib::RouteSocket& host, const Config& cfg, int port_index) {
+    if (cfg.disable_container_interface) {
+        return;  // the container end is down: no carrier, the port stays disabled until it is up
+    }
+    // Carrier is applied within a link watch run (at most a second); the bound only matters for
+    // a port that something else keeps down.
+    constexpr std::chrono::seconds kCarrierBound{2};
+    if (netlib::wait_bridge_port_enabled(host, port_index, kCarrierBound) == BR_STATE_DISABLED) {
+        cni::warn("bridge port #" + std::to_string(port_index) +
+                  " is still disabled; the container's first frames may be dropped");
+    }
 }
 
 void remove_veth_pair(const cni::Request& req, const Config& cfg) {

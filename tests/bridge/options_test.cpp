@@ -1,5 +1,5 @@
-// Bridge options whose effect is in the kernel: enabledad, forceAddress and promiscMode,
-// observed with `ip -j`.
+// Bridge options whose effect is in the kernel: the port wait (disableContainerInterface, STP),
+// enabledad, forceAddress and promiscMode, observed with `ip -j`.
 #include <chrono>
 #include <gtest/gtest.h>
 #include <thread>
@@ -10,6 +10,10 @@ namespace sdnet::test {
 namespace {
 
 using Options = BridgeTest;
+
+json port_data(const std::string& port) {
+    return ip_json("-d link show " + port)[0]["linkinfo"]["info_slave_data"];
+}
 
 // The container's address `local` as `ip -j addr` shows it (null if absent).
 json container_address(const TestNetns& ns, const std::string& local) {
@@ -38,6 +42,50 @@ bool eventually(F done, std::chrono::seconds deadline = std::chrono::seconds(60)
 void make_bridge(const std::string& options) {
     observe("ip link add sdnet0 type bridge " + options);
     observe("ip link set sdnet0 up");
+}
+
+// With the container end left down the port has no carrier and never forwards: ADD must not
+// wait for it (it used to fail with "port did not reach the forwarding state").
+TEST_F(Options, DisabledContainerInterfaceAddsAndDeletes) {
+    auto c1 = make_netns("c1");
+    json conf = bridge_conf();
+    conf.erase("ipam");
+    conf["disableContainerInterface"] = true;
+    auto c = run("ADD", c1, conf);
+    ASSERT_EQ(c.r.exit_code, 0) << c.r.out << c.r.err;
+    std::string port = c.out["interfaces"][1]["name"];
+    auto flags = ip_json("-n " + c1.name + " link show eth0")[0]["flags"];
+    EXPECT_EQ(std::find(flags.begin(), flags.end(), "UP"), flags.end()) << flags.dump();
+    EXPECT_EQ(port_data(port)["state"], "disabled");
+    EXPECT_EQ(run("DEL", c1, conf).r.exit_code, 0);
+    EXPECT_TRUE(bridge_ports("sdnet0").empty());
+}
+
+// Under STP a new port listens, then learns, for the forward delay each (15 s by default):
+// ADD succeeds without waiting for forwarding; DEL cleans up.
+TEST_F(Options, ExistingStpBridgeAddsWithoutWaitingForForwarding) {
+    make_bridge("stp_state 1 forward_delay 1500");
+    auto c1 = make_netns("c1");
+    json conf = bridge_conf();
+    auto c = run("ADD", c1, conf);
+    ASSERT_EQ(c.r.exit_code, 0) << c.r.out << c.r.err;
+    std::string port = c.out["interfaces"][1]["name"];
+    std::string state = port_data(port)["state"];
+    EXPECT_TRUE(state == "listening" || state == "learning") << state;
+    EXPECT_EQ(run("DEL", c1, conf).r.exit_code, 0);
+    EXPECT_TRUE(bridge_ports("sdnet0").empty());
+    EXPECT_TRUE(reservations("sdnet-bridge").empty());
+    EXPECT_TRUE(ip_json("link show type veth").empty());
+}
+
+// The port forwards once STP lets it (2 × the shortest forward delay, 2 s), and traffic flows.
+TEST_F(Options, StpPortForwardsLater) {
+    make_bridge("stp_state 1 forward_delay 200");
+    auto c1 = make_netns("c1");
+    json r = add(c1, bridge_conf());
+    std::string port = r["interfaces"][1]["name"];
+    EXPECT_TRUE(eventually([&] { return port_data(port)["state"] == "forwarding"; }));
+    EXPECT_TRUE(ping(c1.name, "10.88.10.1"));
 }
 
 // A duplicate of the container's IPv6 address on the bridge: with enabledad the kernel's DAD
