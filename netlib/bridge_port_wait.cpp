@@ -19,9 +19,9 @@ namespace {
 
 using SockPtr = CPtr<nl_sock, &nl_socket_free>;
 
-// What a link notification says about the port: AF_BRIDGE notifications (the bridge's own, sent
-// on every port state change) carry IFLA_PROTINFO; AF_UNSPEC ones carry the state in
-// IFLA_LINKINFO/IFLA_INFO_SLAVE_DATA.
+// The last state the link notifications reported for port `ifindex`. AF_BRIDGE notifications
+// (the bridge's own, sent on every port state change) carry it in IFLA_PROTINFO; AF_UNSPEC ones
+// in IFLA_LINKINFO/IFLA_INFO_SLAVE_DATA.
 struct Watch {
     int ifindex;
     std::optional<std::uint8_t> state;
