@@ -24,8 +24,11 @@ bool flag(nlattr* const* tb, int type) {
     return tb[type] != nullptr && nla_get_u8(tb[type]) != 0;
 }
 
-// Parses IFLA_LINKINFO -> IFLA_INFO_SLAVE_DATA of a bridge port out of an RTM_NEWLINK reply.
-std::optional<BridgePortInfo> parse_port(nl_msg* msg) {
+}  // namespace
+
+namespace detail {
+
+std::optional<BridgePortInfo> parse_bridge_port(nl_msg* msg) {
     nlmsghdr* hdr = nlmsg_hdr(msg);
     nlattr* tb[IFLA_MAX + 1] = {};
     if (hdr->nlmsg_type != RTM_NEWLINK ||
@@ -52,10 +55,6 @@ std::optional<BridgePortInfo> parse_port(nl_msg* msg) {
     info.neigh_suppress = flag(bp, IFLA_BRPORT_NEIGH_SUPPRESS);
     return info;
 }
-
-}  // namespace
-
-namespace detail {
 
 bool any_port_flag(const BridgePortFlags& f) {
     return f.hairpin || f.isolated || f.learning || f.unicast_flood || f.neigh_suppress;
@@ -93,7 +92,7 @@ std::optional<BridgePortInfo> bridge_port_info(RouteSocket& sock, int index) {
     std::optional<BridgePortInfo> out;
     std::string object = "#" + std::to_string(index);
     int err = detail::try_send_built(sock, rc, raw, "RTM_GETLINK", object,
-                                     [&out](nl_msg* msg) { out = parse_port(msg); });
+                                     [&out](nl_msg* msg) { out = detail::parse_bridge_port(msg); });
     if (err == ENODEV) {
         return std::nullopt;
     }

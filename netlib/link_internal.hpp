@@ -33,6 +33,9 @@ void change_link(RouteSocket& sock, int index, rtnl_link* changes);
 // payload of IFLA_PROTINFO or of IFLA_INFO_SLAVE_DATA).
 [[nodiscard]] bool any_port_flag(const BridgePortFlags& flags);
 void put_port_flags(nl_msg* msg, const BridgePortFlags& flags);
+// The bridge port an RTM_NEWLINK reports in IFLA_LINKINFO/IFLA_INFO_SLAVE_DATA; nullopt for any
+// other message or link.
+[[nodiscard]] std::optional<BridgePortInfo> parse_bridge_port(nl_msg* msg);
 
 // "eth0 (#3)" if the link exists, else "#3": names the object in errors about an ifindex.
 [[nodiscard]] std::string link_label(RouteSocket& sock, int index);

@@ -158,7 +158,7 @@ double attach_floor_once(netlib::RouteSocket& host, int bridge_index, const std:
     auto ns = netlib::Netns::open("/run/netns/" + id);
     auto t0 = Clock::now();
     auto port = netlib::create_veth(host, container_veth("f" + id, ns, bridge_index));
-    netlib::wait_bridge_port_forwarding(port.index);
+    (void)netlib::wait_bridge_port_enabled(host, port.index, std::chrono::seconds(5));
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     (void)netlib::remove_link(host, port.index);
     netlib::remove_named_netns(id);

@@ -104,20 +104,26 @@ cni::Result add(const cni::Request& req) {
     netlib::Netns netns = open_container_netns(req.env.netns);
     auto host = netlib::RouteSocket::open();
     auto ctr = netlib::RouteSocket::open_in(netns);
+    // The IPAM release (and the masquerade element made with the allocation) has its own
+    // rollback, declared before `undo` so that it runs after it: a failed ADD releases the
+    // addresses only once the veth holding them is gone. Released earlier, a concurrent ADD
+    // could be handed an address that the dying interface still has.
+    cni::Rollback release;
     cni::Rollback undo;
 
     Attachment att;
     att.bridge = ensure_bridge(host, cfg);
     create_veth_pair(host, ctr, netns, req, cfg, att, undo);
     configure_port_vlans(host, cfg, att);
-    cni::Result ipam = allocated(pending, cfg, undo);
+    cni::Result ipam = allocated(pending, cfg, release);
     configure_container(ctr, netns, req, cfg, att.container.index, ipam);
     if (cfg.is_gateway) {
         configure_gateway(host, cfg, gateway_link(host, cfg, att), ipam);
     }
     add_macspoof(req, cfg, att, undo);
-    wait_port_forwarding(att.host.index);
+    wait_port_enabled(host, cfg, att.host.index);
     undo.commit();
+    release.commit();
     return make_result(req, std::move(ipam), att);
 }
 

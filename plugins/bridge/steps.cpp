@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <string>
+
+#include <linux/if_bridge.h>
 
 #include "netlib/addr.hpp"
 #include "netlib/bridge_port_wait.hpp"
@@ -13,6 +17,7 @@
 #include "netlib/sysctl.hpp"
 #include "plugins/cni/env.hpp"
 #include "plugins/cni/error.hpp"
+#include "plugins/cni/stdio.hpp"
 
 namespace bridge {
 namespace {
@@ -235,7 +240,9 @@ netlib::MasqAttachment masq_of(const cni::Request& req, const cni::Result& ipam)
 netlib::LinkInfo ensure_bridge(netlib::RouteSocket& host, const Config& cfg) {
     // The common case is an existing bridge: one lookup, which the kernel answers without the
     // RTNL lock, instead of a create that fails with EEXIST under it.
-    if (auto br = netlib::find_link(host, cfg.bridge); br && br->kind == "bridge" && br->up) {
+    // promiscMode applies to an existing bridge too (as the reference's ADD and our CHECK say).
+    if (auto br = netlib::find_link(host, cfg.bridge);
+        br && br->kind == "bridge" && br->up && (br->promisc || !cfg.promisc_mode)) {
         return *br;
     }
     // A MAC chosen at creation pins it: otherwise the bridge takes the lowest MAC of its ports
@@ -370,8 +377,17 @@ void add_macspoof(const cni::Request& req, const Config& cfg, const Attachment& 
     }
 }
 
-void wait_port_forwarding(int port_index) {
-    netlib::wait_bridge_port_forwarding(port_index);
+void wait_port_enabled(netlib::RouteSocket& host, const Config& cfg, int port_index) {
+    if (cfg.disable_container_interface) {
+        return;  // the container end is down: no carrier, the port stays disabled until it is up
+    }
+    // Carrier is applied within a link watch run (at most a second); the bound only matters for
+    // a port that something else keeps down.
+    constexpr std::chrono::seconds kCarrierBound{2};
+    if (netlib::wait_bridge_port_enabled(host, port_index, kCarrierBound) == BR_STATE_DISABLED) {
+        cni::warn("bridge port #" + std::to_string(port_index) +
+                  " is still disabled; the container's first frames may be dropped");
+    }
 }
 
 void remove_veth_pair(const cni::Request& req, const Config& cfg) {

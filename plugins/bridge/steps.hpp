@@ -55,8 +55,10 @@ plugin::AfterAllocation masquerade(const cni::Request& req, const Config& cfg);
 void add_macspoof(const cni::Request& req, const Config& cfg, const Attachment& att,
                   cni::Rollback& undo);
 
-// Returns once the bridge port forwards frames (the kernel's link watch can lag behind).
-void wait_port_forwarding(int port_index);
+// Returns once the kernel has enabled the bridge port (its link watch can lag behind the veth's
+// creation), so that the container's first frames are not dropped. Never fails the ADD: a port
+// that is not enabled in time gets a warning on stderr; under STP it forwards only later.
+void wait_port_enabled(netlib::RouteSocket& host, const Config& cfg, int port_index);
 
 void remove_veth_pair(const cni::Request& req, const Config& cfg);
 void remove_nft_state(netlib::NftSocket& nft, const cni::Request& req, const Config& cfg);

@@ -1,4 +1,6 @@
 // A failed ADD leaves nothing behind: no veth, no reservation, no nft element.
+#include <filesystem>
+#include <fstream>
 #include <gtest/gtest.h>
 
 #include "tests/bridge/bridge_harness.hpp"
@@ -56,6 +58,38 @@ TEST_F(Failure, KernelRefusingARouteUndoesEverything) {
     EXPECT_NE(c.out.value("msg", "").find("RTM_NEWROUTE"), std::string::npos) << c.r.out;
     expect_only(0);
     EXPECT_TRUE(ip_json("-n " + c1.name + " link show type veth").empty());
+}
+
+// An IPAM plugin that delegates to host-local and, on DEL, records the host's veths at that
+// moment: a failed ADD must release the address only after the veth holding it is gone.
+TEST_F(Failure, FailedAddReleasesTheAddressAfterTheVethIsGone) {
+    const std::string dir = "/run/cni/recording-ipam";
+    const std::string seen = dir + "/veths-at-release.json";
+    std::filesystem::create_directories(dir);
+    {
+        std::ofstream script(dir + "/recording-ipam");
+        script << "#!/bin/sh\n"
+               << "[ \"$CNI_COMMAND\" = DEL ] && /usr/sbin/ip -j link show type veth > " << seen
+               << "\nexec " << plugin_path("host-local") << "\n";
+    }
+    std::filesystem::permissions(dir + "/recording-ipam", std::filesystem::perms::owner_all);
+    auto c1 = make_netns("c1");
+    json conf = bridge_conf();
+    conf["ipam"]["type"] = "recording-ipam";
+    // Fails after the veth, the addresses and the reservation exist (see the test above).
+    conf["ipam"]["routes"] = json::parse(R"([{"dst": "192.0.2.0/24", "gw": "198.51.100.1"}])");
+    auto c = run_env({{"CNI_COMMAND", "ADD"},
+                      {"CNI_CONTAINERID", "ctr-" + c1.name},
+                      {"CNI_NETNS", c1.path},
+                      {"CNI_IFNAME", "eth0"},
+                      {"CNI_PATH", dir + ":" + plugin_path("")}},
+                     conf);
+    EXPECT_NE(c.r.exit_code, 0);
+    EXPECT_NE(c.out.value("msg", "").find("RTM_NEWROUTE"), std::string::npos) << c.r.out;
+    std::ifstream f(seen);
+    ASSERT_TRUE(f.good()) << "the reservation was never released";
+    EXPECT_EQ(json::parse(f), json::array()) << "released while the veth still existed";
+    expect_only(0);
 }
 
 TEST_F(Failure, ExistingNonBridgeLinkIsAnErrorWithNothingLeft) {

@@ -9,6 +9,7 @@
 #include <linux/if_bridge.h>
 
 #include "netlib/addr.hpp"
+#include "netlib/bridge_port_wait.hpp"
 #include "netlib/error.hpp"
 #include "netlib/link.hpp"
 #include "netlib/netns.hpp"
@@ -41,6 +42,19 @@ protected:
         spec.peer_name = "port0p";
         spec.master = br.index;
         return {br, netlib::create_veth(sock(), spec)};
+    }
+
+    // A bridge port that is up but whose veth peer is down: no carrier, the port is disabled.
+    std::pair<LinkInfo, LinkInfo> port_without_carrier() {
+        LinkInfo br = netlib::ensure_bridge(sock(), BridgeSpec{"brw", std::nullopt, false, {}});
+        netlib::VethSpec spec;
+        spec.host_name = "port0";
+        spec.peer_name = "port0p";
+        spec.master = br.index;
+        spec.up = false;
+        LinkInfo port = netlib::create_veth(sock(), spec);
+        netlib::set_up(sock(), port.index, true);
+        return {br, port};
     }
 
     std::optional<RouteSocket> sock_;
@@ -208,6 +222,28 @@ TEST_F(Bridge, PortStateForwardsWithStpOff) {
     netlib::set_up(sock(), port.index, false);
     EXPECT_EQ(netlib::bridge_port_state(sock(), port.index),
               std::optional<std::uint8_t>{BR_STATE_DISABLED});
+}
+
+// The wait reads link notifications: a port that gets its carrier while the wait runs is seen
+// enabled (without the notification it would return "disabled" at the generous deadline).
+TEST_F(Bridge, PortWaitSeesThePortEnabledWhenItsPeerComesUp) {
+    auto [br, port] = port_without_carrier();
+    std::uint8_t state = BR_STATE_DISABLED;
+    std::thread waiter([&state, index = port.index] {
+        RouteSocket own = RouteSocket::open();
+        state = netlib::wait_bridge_port_enabled(own, index, std::chrono::seconds(60));
+    });
+    netlib::set_up(sock(), port.peer_index, true);
+    waiter.join();
+    EXPECT_EQ(state, BR_STATE_FORWARDING);
+}
+
+TEST_F(Bridge, PortWaitGivesUpOnAPortWithoutCarrier) {
+    auto [br, port] = port_without_carrier();
+    EXPECT_EQ(netlib::wait_bridge_port_enabled(sock(), port.index, std::chrono::milliseconds(50)),
+              BR_STATE_DISABLED);
+    EXPECT_THROW((void)netlib::wait_bridge_port_enabled(sock(), br.index, std::chrono::seconds(1)),
+                 netlib::Error);
 }
 
 TEST_F(Bridge, PortQueriesOnNonPorts) {
