@@ -4,7 +4,6 @@
 #include <exception>
 #include <optional>
 
-#include "ipam/config.hpp"
 #include "netlib/error.hpp"
 #include "netlib/link.hpp"
 #include "netlib/netns.hpp"
@@ -13,6 +12,7 @@
 #include "plugins/bandwidth/config.hpp"
 #include "plugins/bandwidth/shaping.hpp"
 #include "plugins/cni/error.hpp"
+#include "plugins/cni/gc.hpp"
 #include "plugins/cni/rollback.hpp"
 
 namespace bandwidth {
@@ -124,7 +124,7 @@ void check(const cni::Request& req) {
 
 void gc(const cni::Request& req) {
     (void)Config::parse(req);
-    auto valid = ipam::parse_valid_attachments(req.config);
+    auto valid = cni::ValidAttachments::parse(req.config);
     // Without a list nothing is known to be stale: removing every ifb would lift live limits.
     if (!valid) {
         return;
@@ -138,11 +138,7 @@ void gc(const cni::Request& req) {
             link.name != ifb_name(owner->network, owner->container_id)) {
             continue;
         }
-        bool live = std::any_of(valid->begin(), valid->end(), [&](const ipam::Attachment& a) {
-            return a.container_id == owner->container_id &&
-                   (a.ifname.empty() || a.ifname == owner->ifname);
-        });
-        if (live) {
+        if (valid->is_live({owner->network, owner->container_id, owner->ifname})) {
             continue;
         }
         try {
