@@ -288,4 +288,13 @@ void host_local_status(const cni::Request& req) {
     }
 }
 
+cni::Plugin host_local_plugin() {
+    return {.name = "host-local",
+            .add = host_local_add,
+            .del = host_local_del,
+            .check = host_local_check,
+            .gc = host_local_gc,
+            .status = host_local_status};
+}
+
 }  // namespace ipam

@@ -44,4 +44,7 @@ void host_local_gc(const cni::Request& req);
 // set otherwise.
 void host_local_status(const cni::Request& req);
 
+// The verbs above as the plugin's table, for the host-local executables.
+cni::Plugin host_local_plugin();
+
 }  // namespace ipam
