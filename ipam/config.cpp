@@ -291,36 +291,6 @@ Config parse_config(const json& config, std::string_view cni_args) {
     return c;
 }
 
-std::optional<std::vector<Attachment>> parse_valid_attachments(const json& config) {
-    std::string key = "cni.dev/valid-attachments";
-    const json* list = find(config, key);
-    if (list == nullptr) {
-        key = "cni.dev/attachments";
-        list = find(config, key);
-    }
-    if (list == nullptr) {
-        return std::nullopt;
-    }
-    if (!list->is_array()) {
-        invalid(key, std::string{"must be a list, got "} + list->type_name());
-    }
-    std::vector<Attachment> out;
-    for (std::size_t i = 0; i < list->size(); ++i) {
-        const json& a = (*list)[i];
-        std::string path = at(key, i);
-        if (!a.is_object()) {
-            invalid(path, std::string{"must be an object, got "} + a.type_name());
-        }
-        const std::string* id = string_at(a, "containerID", path + ".containerID");
-        if (id == nullptr || id->empty()) {
-            invalid(path + ".containerID", "is required");
-        }
-        const std::string* ifname = string_at(a, "ifname", path + ".ifname");
-        out.push_back({*id, ifname != nullptr ? *ifname : std::string{}});
-    }
-    return out;
-}
-
 cni::Dns parse_resolv_conf(std::string_view text) {
     cni::Dns dns;
     constexpr std::string_view kSpace = " \t\r\v\f";

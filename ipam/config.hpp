@@ -56,11 +56,6 @@ Config parse_config(const nlohmann::json& config, std::string_view cni_args);
 // ranges no longer validate. Throws cni::Error(7).
 Location parse_location(const nlohmann::json& config);
 
-// The attachments GC must keep: the top-level "cni.dev/valid-attachments" (or the spec-v1.1.0
-// spelling "cni.dev/attachments"), a list of {"containerID", "ifname"}. nullopt when neither key
-// is present. Throws cni::Error(7) for a malformed list.
-std::optional<std::vector<Attachment>> parse_valid_attachments(const nlohmann::json& config);
-
 // Parses resolv.conf text as the reference does: "nameserver", "domain", "search" and "options"
 // lines; comments ('#', ';') and anything else are skipped.
 cni::Dns parse_resolv_conf(std::string_view text);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ipam/crash_point.hpp"
 #include "ipam/range.hpp"
 #include "netlib/error.hpp"
 #include "plugins/cni/env.hpp"
@@ -278,6 +279,7 @@ void DiskStore::begin_change() {
             throw netlib::Error(errno, "write", priv_ + "/" + kStamp);
         }
         changed_ = true;
+        crash_point::reached("stamp-invalidated");
     }
     ++in_flight_;
 }
@@ -310,6 +312,7 @@ void DiskStore::rebuild(const std::vector<Reservation>& all) {
     snapshot_.reset();
     snapshot_map_.reset();
     overwrite_at(priv_fd_.get(), kSnapshot, format_snapshot(std::move(entries)), priv_);
+    crash_point::reached("snapshot-written");
     std::string index_dir = priv_ + "/" + kIndexDir;
     for (const auto& e : list_dir(index_fd_.get(), index_dir)) {
         if (!keys.contains(e.name)) {  // holds nothing any more
@@ -449,6 +452,7 @@ bool DiskStore::reserve(const Attachment& holder, const IpAddr& ip, std::size_t 
         return false;  // taken; the pending file is kept for the next candidate
     }
     pending_.reset();
+    crash_point::reached("reservation-linked");
     if (indexable(holder)) {
         auto delta = read_delta(holder);
         if (!delta) {
@@ -465,8 +469,10 @@ bool DiskStore::reserve(const Attachment& holder, const IpAddr& ip, std::size_t 
         }
         ips.push_back(ip);
         write_delta(holder, ips);
+        crash_point::reached("index-written");
     }
     overwrite_at(dir_fd_.get(), last_name(set), name, dir_);
+    crash_point::reached("last-reserved-written");
     end_change();
     return true;
 }
@@ -527,10 +533,12 @@ std::vector<IpAddr> DiskStore::release_all(const Attachment& holder) {
     for (const auto& ip : held) {
         if (unlink_at(dir_fd_.get(), ip.to_string(), dir_)) {
             released.push_back(ip);
+            crash_point::reached("reservation-unlinked");
         }
     }
     if (has_delta) {
         write_delta(holder, {});
+        crash_point::reached("index-cleared");
     }
     end_change();
     return released;

@@ -13,6 +13,7 @@
 #include "netlib/error.hpp"
 #include "plugins/cni/env.hpp"
 #include "plugins/cni/error.hpp"
+#include "plugins/cni/gc.hpp"
 
 namespace ipam {
 namespace {
@@ -142,16 +143,10 @@ std::vector<cni::IpConfig> allocate_all(Store& store, const Config& cfg, const A
     return ips;
 }
 
-bool still_valid(const std::optional<Attachment>& holder, const std::vector<Attachment>& valid) {
-    if (!holder) {
-        return false;
-    }
-    if (holder->ifname.empty()) {  // legacy id-only file: any attachment of that container
-        return std::any_of(valid.begin(), valid.end(), [&](const Attachment& a) {
-            return a.container_id == holder->container_id;
-        });
-    }
-    return std::find(valid.begin(), valid.end(), *holder) != valid.end();
+// The reservation's owner as GC's rule sees it; an unreadable file has none and is stale.
+bool still_valid(const std::optional<Attachment>& holder, const Location& loc,
+                 const cni::ValidAttachments& valid) {
+    return holder && valid.is_live({loc.network, holder->container_id, holder->ifname});
 }
 
 }  // namespace
@@ -234,7 +229,7 @@ void host_local_check(const cni::Request& req) {
 
 void host_local_gc(const cni::Request& req) {
     Location loc = parse_location(req.config);
-    auto valid = parse_valid_attachments(req.config);
+    auto valid = cni::ValidAttachments::parse(req.config);
     if (!valid) {
         return;  // see host_local.hpp: no list means "do nothing", not "nothing is valid"
     }
@@ -247,7 +242,7 @@ void host_local_gc(const cni::Request& req) {
         // SPEC.md: GC continues on errors and reports them at the end.
         std::optional<netlib::Error> first_error;
         for (const auto& r : store->list()) {
-            if (still_valid(r.holder, *valid)) {
+            if (still_valid(r.holder, loc, *valid)) {
                 continue;
             }
             try {
@@ -291,6 +286,15 @@ void host_local_status(const cni::Request& req) {
                                  " addresses reserved");
         }
     }
+}
+
+cni::Plugin host_local_plugin() {
+    return {.name = "host-local",
+            .add = host_local_add,
+            .del = host_local_del,
+            .check = host_local_check,
+            .gc = host_local_gc,
+            .status = host_local_status};
 }
 
 }  // namespace ipam

@@ -33,18 +33,18 @@ void host_local_del(const cni::Request& req);
 // lies in one of the sets is held by it.
 void host_local_check(const cni::Request& req);
 
-// GC (CNI 1.1): releases every reservation whose (containerID, ifname) is not listed in the
-// top-level "cni.dev/valid-attachments" (or legacy "cni.dev/attachments"). A legacy id-only
-// reservation is kept if its container id is listed with any ifname; an empty or unreadable
-// reservation file (debris of a crashed writer: GC runs under the lock, so nobody is writing it)
-// is released. lock, last_reserved_ip.* and our .sdnet directory are never touched.
-// When neither key is present the call releases nothing: cnitool sends GC without the key, and
-// reading absence as "nothing is valid" would wipe every allocation of the network; an
-// explicitly empty list does release everything.
+// GC (CNI 1.1): releases every reservation whose owner is not live by cni::ValidAttachments'
+// rule (a legacy id-only reservation is kept while its container is listed with any ifname); an
+// empty or unreadable reservation file (debris of a crashed writer: GC runs under the lock, so
+// nobody is writing it) is released. lock, last_reserved_ip.* and our .sdnet directory are never
+// touched. Without a list nothing is released; a malformed list is code 7 and releases nothing.
 void host_local_gc(const cni::Request& req);
 
 // STATUS (CNI 1.1): succeeds if every range set still has a free address; code 50 naming the
 // set otherwise.
 void host_local_status(const cni::Request& req);
+
+// The verbs above as the plugin's table, for the host-local executables.
+cni::Plugin host_local_plugin();
 
 }  // namespace ipam

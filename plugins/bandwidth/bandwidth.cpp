@@ -6,7 +6,6 @@
 #include <optional>
 #include <vector>
 
-#include "ipam/config.hpp"
 #include "netlib/error.hpp"
 #include "netlib/link.hpp"
 #include "netlib/netns.hpp"
@@ -15,6 +14,7 @@
 #include "plugins/bandwidth/config.hpp"
 #include "plugins/bandwidth/shaping.hpp"
 #include "plugins/cni/error.hpp"
+#include "plugins/cni/gc.hpp"
 #include "plugins/cni/rollback.hpp"
 
 namespace bandwidth {
@@ -181,7 +181,7 @@ void check(const cni::Request& req) {
 
 void gc(const cni::Request& req) {
     (void)Config::parse(req);
-    auto valid = ipam::parse_valid_attachments(req.config);
+    auto valid = cni::ValidAttachments::parse(req.config);
     // Without a list nothing is known to be stale: removing every ifb would lift live limits.
     if (!valid) {
         return;
@@ -197,11 +197,7 @@ void gc(const cni::Request& req) {
              link.name != reference_ifb_name(owner->network, owner->container_id))) {
             continue;
         }
-        bool live = std::any_of(valid->begin(), valid->end(), [&](const ipam::Attachment& a) {
-            return a.container_id == owner->container_id &&
-                   (a.ifname.empty() || a.ifname == owner->ifname);
-        });
-        if (live) {
+        if (valid->is_live({owner->network, owner->container_id, owner->ifname})) {
             continue;
         }
         try {

@@ -13,6 +13,7 @@
 #include "plugins/bridge/bridge.hpp"
 #include "plugins/bridge/config.hpp"
 #include "plugins/cni/error.hpp"
+#include "plugins/cni/gc.hpp"
 #include "plugins/common/ipam_client.hpp"
 
 namespace bridge {
@@ -132,25 +133,11 @@ void check(const cni::Request& req) {
 
 void gc(const cni::Request& req) {
     Config cfg = Config::parse(req);
-    std::set<std::pair<std::string, std::string>> valid;
-    bool listed = false;
-    for (const char* key : {"cni.dev/valid-attachments", "cni.dev/attachments"}) {
-        auto it = req.config.find(key);
-        if (it == req.config.end() || !it->is_array()) {
-            continue;
-        }
-        listed = true;
-        for (const auto& a : *it) {
-            if (a.is_object() && a.value("containerID", "") != "") {
-                valid.emplace(a.value("containerID", ""), a.value("ifname", ""));
-            }
-        }
-    }
     // Without a list nothing is known to be stale: releasing everything would cut off live
     // containers, so only an explicit (possibly empty) list removes state.
-    if (listed) {
-        netlib::masq_gc(req.conf.name, valid);
-        netlib::macspoof_gc(req.conf.name, valid);
+    if (auto valid = cni::ValidAttachments::parse(req.config)) {
+        netlib::masq_gc(req.conf.name, valid->pairs());
+        netlib::macspoof_gc(req.conf.name, valid->pairs());
     }
     if (cfg.has_ipam) {
         plugin::ipam_gc(req);

@@ -4,12 +4,12 @@
 #include <string>
 #include <utility>
 
-#include "ipam/config.hpp"
 #include "netlib/error.hpp"
 #include "netlib/link.hpp"
 #include "netlib/nft_firewall.hpp"
 #include "netlib/route_socket.hpp"
 #include "plugins/cni/error.hpp"
+#include "plugins/cni/gc.hpp"
 #include "plugins/firewall/config.hpp"
 
 namespace firewall {
@@ -145,28 +145,13 @@ void check(const cni::Request& req) {
 void gc(const cni::Request& req) {
     // Without a list nothing is known to be stale: only an explicit (possibly empty) list
     // removes state.
-    auto valid = ipam::parse_valid_attachments(req.config);
+    auto valid = cni::ValidAttachments::parse(req.config);
     if (!valid) {
         return;
     }
     netlib::NftSocket nft;
-    std::set<std::pair<std::string, std::string>> keep;
-    std::set<std::string> any_ifname;  // listed without an ifname: keep all of the container's
-    for (const auto& att : *valid) {
-        if (att.ifname.empty()) {
-            any_ifname.insert(att.container_id);
-        }
-        keep.emplace(att.container_id, att.ifname);
-    }
-    if (!any_ifname.empty()) {
-        for (const auto& e : netlib::firewall_list(nft, req.conf.name)) {
-            if (any_ifname.contains(e.container_id)) {
-                keep.emplace(e.container_id, e.ifname);
-            }
-        }
-    }
     auto host = netlib::RouteSocket::open();
-    netlib::firewall_gc(nft, host, req.conf.name, keep);
+    netlib::firewall_gc(nft, host, req.conf.name, valid->pairs());
 }
 
 void status(const cni::Request&) {

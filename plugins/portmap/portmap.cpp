@@ -4,7 +4,6 @@
 #include <map>
 #include <set>
 
-#include "ipam/config.hpp"
 #include "netlib/conntrack.hpp"
 #include "netlib/error.hpp"
 #include "netlib/link.hpp"
@@ -13,6 +12,7 @@
 #include "netlib/route_socket.hpp"
 #include "netlib/sysctl.hpp"
 #include "plugins/cni/error.hpp"
+#include "plugins/cni/gc.hpp"
 #include "plugins/cni/rollback.hpp"
 #include "plugins/cni/stdio.hpp"
 #include "plugins/portmap/config.hpp"
@@ -198,16 +198,12 @@ void check(const cni::Request& req) {
 
 void gc(const cni::Request& req) {
     (void)Config::parse(req);
-    auto valid = ipam::parse_valid_attachments(req.config);
+    auto valid = cni::ValidAttachments::parse(req.config);
     if (!valid) {
         return;  // without a list nothing is known to be stale
     }
-    std::set<std::pair<std::string, std::string>> keep;
-    for (const auto& v : *valid) {
-        keep.emplace(v.container_id, v.ifname);
-    }
     netlib::NftSocket nft;
-    netlib::portmap_gc(nft, req.conf.name, keep);
+    netlib::portmap_gc(nft, req.conf.name, valid->pairs());
 }
 
 void status(const cni::Request& req) {

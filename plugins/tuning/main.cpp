@@ -1,5 +1,5 @@
 #include "plugins/tuning/tuning.hpp"
 
 int main() {
-    return cni::main({"tuning", tuning::add, tuning::del, tuning::check, {}, {}});
+    return cni::main({"tuning", tuning::add, tuning::del, tuning::check, tuning::gc, {}});
 }

@@ -1,6 +1,7 @@
 #include "plugins/tuning/saved_state.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -61,7 +62,25 @@ std::string saved_state_path(const std::string& data_dir, const std::string& con
     return data_dir + "/" + container_id + "_" + ifname + ".json";
 }
 
-void write_saved_state(const std::string& path, const SavedState& state) {
+namespace {
+
+// nullopt when the file does not exist.
+std::optional<std::string> read_text(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) {
+        if (errno == ENOENT) {
+            return std::nullopt;
+        }
+        throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Creates the directory (0700) if missing, then writes `text` (0600) under a temporary name
+// renamed into place, so a crash never leaves half a file.
+void write_atomically(const std::string& path, const std::string& text) {
     auto dir = std::filesystem::path(path).parent_path();
     std::error_code ec;
     if (std::filesystem::create_directories(dir, ec)) {
@@ -71,7 +90,6 @@ void write_saved_state(const std::string& path, const SavedState& state) {
         throw cni::Error(cni::Code::Io, "cannot create " + dir.string() + ": " + ec.message());
     }
     std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    std::string text = to_text(state);
     int raw = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (raw < 0) {
         io_error("cannot create", tmp);
@@ -92,18 +110,51 @@ void write_saved_state(const std::string& path, const SavedState& state) {
     }
 }
 
-std::optional<SavedState> read_saved_state(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) {
-        if (errno == ENOENT) {
-            return std::nullopt;
-        }
-        throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+}  // namespace
+
+void write_saved_state(const std::string& path, const SavedState& state) {
+    write_atomically(path, to_text(state));
+}
+
+std::string owner_path(const std::string& saved_path) {
+    return saved_path + std::string{kOwnerSuffix};
+}
+
+void write_owner(const std::string& saved_path, const cni::Attachment& owner) {
+    json j = {
+        {"network", owner.network}, {"containerID", owner.container_id}, {"ifname", owner.ifname}};
+    write_atomically(owner_path(saved_path), j.dump());
+}
+
+std::optional<cni::Attachment> read_owner(const std::string& owner_file) {
+    auto content = read_text(owner_file);
+    if (!content) {
+        return std::nullopt;
     }
-    std::stringstream text;
-    text << in.rdbuf();
+    json j = json::parse(*content, nullptr, false);
+    auto text = [&](const char* key) {
+        auto it = j.is_object() ? j.find(key) : j.end();
+        return it != j.end() && it->is_string() ? it->get<std::string>() : std::string{};
+    };
+    cni::Attachment a{text("network"), text("containerID"), text("ifname")};
+    if (a.network.empty() || a.container_id.empty() || a.ifname.empty()) {
+        return std::nullopt;
+    }
+    return a;
+}
+
+void remove_saved_state(const std::string& saved_path) {
+    std::remove(saved_path.c_str());
+    std::remove(owner_path(saved_path).c_str());
+}
+
+std::optional<SavedState> read_saved_state(const std::string& path) {
+    auto text = read_text(path);
+    if (!text) {
+        return std::nullopt;
+    }
     try {
-        json j = json::parse(text.str());
+        json j = json::parse(*text);
         SavedState s;
         if (auto mac = field<std::string>(j, "mac"); mac && !mac->empty()) {
             s.mac = netlib::MacAddr::parse(*mac);

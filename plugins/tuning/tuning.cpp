@@ -1,6 +1,7 @@
 #include "plugins/tuning/tuning.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "netlib/netns.hpp"
 #include "netlib/route_socket.hpp"
 #include "plugins/cni/error.hpp"
+#include "plugins/cni/gc.hpp"
 #include "plugins/cni/rollback.hpp"
 #include "plugins/cni/stdio.hpp"
 #include "plugins/tuning/config.hpp"
@@ -109,7 +111,8 @@ void tune_link(RouteSocket& ctr, const cni::Request& req, const Config& cfg, cni
     SavedState before = originals(cfg, link);
     auto path = saved_state_path(cfg.data_dir, req.env.container_id, req.env.ifname);
     write_saved_state(path, before);
-    undo.add([path] { std::remove(path.c_str()); });
+    undo.add([path] { remove_saved_state(path); });
+    write_owner(path, {req.conf.name, req.env.container_id, req.env.ifname});
     // Restoring an attribute not changed yet sets the value it has: harmless.
     undo.add([&ctr, index = link.index, before] { set_attributes(ctr, index, before); });
     try {
@@ -143,7 +146,7 @@ void restore(const cni::Request& req, const std::string& path) {
             set_attributes(ctr, link->index, *saved);
         }
     }
-    std::remove(path.c_str());
+    remove_saved_state(path);
 }
 
 [[noreturn]] void mismatch(const std::string& what) {
@@ -203,10 +206,11 @@ void del(const cni::Request& req) {
     // gone with its namespace) never can be. A failed restore keeps the file for a retried DEL.
     try {
         restore(req, path);
+        std::remove(owner_path(path).c_str());  // also when the reference saved nothing
     } catch (const std::exception& e) {
         cni::warn("tuning: cannot restore " + req.env.ifname + " from " + path + ": " + e.what());
         if (dynamic_cast<const netlib::Error*>(&e) == nullptr) {
-            std::remove(path.c_str());  // unreadable content: nothing to restore from, ever
+            remove_saved_state(path);  // unreadable content: nothing to restore from, ever
         }
     }
 }
@@ -220,6 +224,30 @@ void check(const cni::Request& req) {
     auto wrong = sysctl_mismatches(netns, cfg.sysctls);
     if (!wrong.empty()) {
         mismatch("sysctl " + wrong.front());
+    }
+}
+
+void gc(const cni::Request& req) {
+    std::string dir = Config::parse_data_dir(req);
+    auto valid = cni::ValidAttachments::parse(req.config);
+    if (!valid) {
+        return;  // without a list nothing is known to be stale
+    }
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        std::string file = entry.path().string();
+        if (!file.ends_with(kOwnerSuffix)) {
+            continue;
+        }
+        // Unreadable owner files name no attachment: kept, like the reference's saved files.
+        auto owner = read_owner(file);
+        if (owner && !valid->is_live(*owner)) {
+            // SPEC.md: GC may assume the namespace is gone, so there is nothing to restore.
+            remove_saved_state(file.substr(0, file.size() - kOwnerSuffix.size()));
+        }
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+        throw cni::Error(cni::Code::Io, "cannot list " + dir + ": " + ec.message());
     }
 }
 

@@ -15,12 +15,14 @@
 // and removes the file; it never fails (nothing to do when the file, the namespace or the
 // interface is gone). Sysctls are not restored on DEL, as in the reference: they live in the
 // container's namespace, which dies with it. CHECK compares everything configured with the
-// kernel. No GC: the file name holds no network name, so a GC for one network cannot tell its
-// files from another network's (files are small, on /run, and replaced by the next ADD).
+// kernel. GC removes the saved state of the network's attachments that are not live any more
+// (cni::ValidAttachments); an owner file beside each saved file says which network it belongs
+// to (see saved_state.hpp), since the reference's file name holds none.
 namespace tuning {
 
 cni::Result add(const cni::Request& req);
 void del(const cni::Request& req);
 void check(const cni::Request& req);
+void gc(const cni::Request& req);
 
 }  // namespace tuning

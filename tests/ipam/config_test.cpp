@@ -180,23 +180,6 @@ TEST(ConfigTest, LocationIgnoresTheRanges) {
     expect_error(c, cni::Code::InvalidConfig, {"name", "../etc"});
 }
 
-TEST(ConfigTest, ValidAttachments) {
-    EXPECT_FALSE(parse_valid_attachments(conf(ranges({"10.1.0.0/24"}))));
-    json a = json::array({{{"containerID", "c1"}, {"ifname", "eth0"}}, {{"containerID", "c2"}}});
-    auto v = parse_valid_attachments(conf(ranges({"10.1.0.0/24"}), {{"cni.dev/attachments", a}}));
-    ASSERT_TRUE(v);
-    EXPECT_EQ(*v, (std::vector<Attachment>{{"c1", "eth0"}, {"c2", ""}}));
-    // The corrected key wins over the legacy one.
-    v = parse_valid_attachments(
-        conf(ranges({"10.1.0.0/24"}),
-             {{"cni.dev/attachments", a}, {"cni.dev/valid-attachments", json::array()}}));
-    ASSERT_TRUE(v);
-    EXPECT_TRUE(v->empty());
-    EXPECT_THROW(
-        parse_valid_attachments(conf({}, {{"cni.dev/valid-attachments", {{{"ifname", "x"}}}}})),
-        cni::Error);
-}
-
 TEST(ConfigTest, ResolvConf) {
     auto dns = parse_resolv_conf(
         "# comment\n; other\nnameserver 10.0.0.53\nnameserver fd00::53\n"

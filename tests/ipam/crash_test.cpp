@@ -1,17 +1,22 @@
-// Kills host-local at random instants during ADD and DEL and checks that no partial reservation
-// survives and that the next ADD works (and its index still finds everything).
+// Kills host-local inside ADD and DEL and checks that no partial reservation survives and that
+// the next ADD works (and its index still finds everything). The process is stopped at each
+// named crash point of the store (ipam/crash_point.hpp) and killed there, in-process and as the
+// plugin executable: every kill lands where it is meant to, with no timing and no luck.
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <gtest/gtest.h>
-#include <random>
 #include <set>
-#include <thread>
 
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "exec_fixture.hpp"
+#include "ipam/crash_point.hpp"
 #include "ipam/host_local.hpp"
+#include "tests/ipam/crash_hook.hpp"
 
 namespace ipam::test {
 namespace {
@@ -21,8 +26,6 @@ using nlohmann::json;
 
 class CrashTest : public HostLocalExecTest {
 protected:
-    std::mt19937 rng_{std::random_device{}()};
-    int killed_mid_change_ = 0;
     std::set<std::string> holders_;  // every container id that may hold something
 
     void SetUp() override {
@@ -61,10 +64,6 @@ protected:
     // After a kill: the files are complete, the next ADD works and gets a free address, and no
     // temp file is left once it has run.
     void recover(int round) {
-        if (fs::exists(net_ / ".sdnet/stamp") &&
-            !read_text(net_ / ".sdnet/stamp").starts_with("sdnet host-local stamp")) {
-            ++killed_mid_change_;  // the kill hit between the first change and the new stamp
-        }
         expect_only_complete_reservations();
         auto before = reservations();
         std::string probe = "probe-" + std::to_string(round);
@@ -75,6 +74,17 @@ protected:
             EXPECT_FALSE(entry.path().filename().string().starts_with("tmp-")) << entry.path();
         }
         ASSERT_EQ(ours("DEL", probe).status, 0);
+    }
+
+    // What a session killed inside a change leaves: the stamp's first byte overwritten.
+    void invalidate_stamp() const {
+        std::ofstream(net_ / ".sdnet/stamp", std::ios::in | std::ios::out) << '!';
+    }
+
+    // Every crash point lies inside a change: the stamp must not vouch for the index.
+    void expect_killed_inside_a_change() const {
+        ASSERT_TRUE(fs::exists(net_ / ".sdnet/stamp"));
+        EXPECT_FALSE(read_text(net_ / ".sdnet/stamp").starts_with("sdnet host-local stamp"));
     }
 
     // DEL of every holder through the index must leave nothing behind: the index survived too.
@@ -99,65 +109,100 @@ protected:
     }
 };
 
-// A child process runs ADD/DEL in-process back to back, so nearly every kill lands inside the
-// store code (the exec variant below mostly hits process start-up).
-TEST_F(CrashTest, KillInProcessAllocatorAtRandomPoints) {
-    std::uniform_int_distribution<int> delay_us(0, 4000);
-    for (int round = 0; round < 120; ++round) {
-        std::string prefix = "crash-" + std::to_string(round) + "-";
-        // The delay starts once the child runs: on a loaded machine a child that has not been
-        // scheduled yet would be killed before doing anything, round after round.
-        int started[2];
-        ASSERT_EQ(::pipe(started), 0);
-        pid_t pid = ::fork();
-        ASSERT_GE(pid, 0);
-        if (pid == 0) {
-            ::close(started[0]);
-            (void)!::write(started[1], "x", 1);
-            for (int i = 0;; ++i) {
-                try {
-                    host_local_add(request(cni::Command::Add, prefix + std::to_string(i)));
-                    if (i % 2 == 1) {
-                        host_local_del(request(cni::Command::Del, prefix + std::to_string(i - 1)));
-                    }
-                } catch (const std::exception&) {
-                    ::_exit(3);
-                }
-            }
-        }
-        ::close(started[1]);
-        char byte;
-        (void)!::read(started[0], &byte, 1);
-        ::close(started[0]);
-        std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng_)));
-        ::kill(pid, SIGKILL);
-        int status = 0;
-        ::waitpid(pid, &status, 0);
-        ASSERT_TRUE(WIFSIGNALED(status)) << "child failed with exit status " << WEXITSTATUS(status);
-        recover(round);
-        if (HasFatalFailure()) {
-            return;
+// Waits until `pid` stops at its armed crash point (true; it is then killed, still unreaped) or
+// ends without reaching it (false; left for the caller to reap).
+bool stopped_then_killed(pid_t pid) {
+    siginfo_t info{};
+    while (::waitid(P_PID, pid, &info, WSTOPPED | WEXITED | WNOWAIT) != 0) {
+        if (errno != EINTR) {
+            ADD_FAILURE() << "waitid: " << std::strerror(errno);
+            return false;
         }
     }
-    EXPECT_GT(killed_mid_change_, 0) << "no kill landed inside a change; the test proves little";
-    RecordProperty("killed_mid_change", killed_mid_change_);
+    if (info.si_code != CLD_STOPPED) {
+        return false;
+    }
+    ::kill(pid, SIGKILL);
+    return true;
+}
+
+// Which verb reaches a crash point: DEL's own, or ADD's (the rest).
+bool reached_by_del(std::string_view point) {
+    return point == "reservation-unlinked" || point == "index-cleared";
+}
+
+// Only a session that finds the stamp invalid rebuilds, and recover() leaves it valid: the runs
+// for "snapshot-written" first invalidate it, as a session killed inside a change leaves it.
+bool needs_rebuild(std::string_view point) {
+    return point == "snapshot-written";
+}
+
+// Each crash point, at its first and second arrival, in a child that runs ADD/DEL in-process
+// back to back (the second arrival comes with the index holding more); a rebuild happens once
+// per child, so "snapshot-written" has one arrival.
+TEST_F(CrashTest, KillInProcessAllocatorAtEveryCrashPoint) {
+    int round = 0;
+    for (std::string_view point : crash_point::kAll) {
+        int hits = needs_rebuild(point) ? 1 : 2;
+        for (int hit = 1; hit <= hits; ++hit, ++round) {
+            SCOPED_TRACE(std::string{point} + " arrival " + std::to_string(hit));
+            std::string prefix = "crash-" + std::to_string(round) + "-";
+            if (needs_rebuild(point)) {
+                invalidate_stamp();
+            }
+            pid_t pid = ::fork();
+            ASSERT_GE(pid, 0);
+            if (pid == 0) {
+                arm_crash_point(point, hit);
+                for (int i = 0; i < 8; ++i) {
+                    try {
+                        host_local_add(request(cni::Command::Add, prefix + std::to_string(i)));
+                        if (i % 2 == 1) {
+                            host_local_del(
+                                request(cni::Command::Del, prefix + std::to_string(i - 1)));
+                        }
+                    } catch (const std::exception&) {
+                        ::_exit(3);
+                    }
+                }
+                ::_exit(4);  // never arrived
+            }
+            bool killed = stopped_then_killed(pid);
+            int status = 0;
+            ::waitpid(pid, &status, 0);
+            ASSERT_TRUE(killed) << "never stopped there; exit status " << WEXITSTATUS(status);
+            expect_killed_inside_a_change();
+            recover(round);
+            if (HasFatalFailure()) {
+                return;
+            }
+        }
+    }
     expect_index_complete();
 }
 
-TEST_F(CrashTest, KillPluginProcessAtRandomPoints) {
-    // Calibrate: how long one ADD takes here, so kills spread over the whole run.
-    auto start = std::chrono::steady_clock::now();
-    ASSERT_EQ(ours("ADD", "crash-calibrate").status, 0);
-    auto took = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - start);
-    std::uniform_int_distribution<long> delay_us(0, took.count() + 200);
-    for (int round = 0; round < 60; ++round) {
-        Child child{our_host_local(), cni_env("ADD", "crash-exec-" + std::to_string(round)),
-                    config().dump()};
-        std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng_)));
-        ::kill(child.pid(), SIGKILL);
-        child.wait();
-        recover(round);
+// The plugin executable (its test build, which arms the point named in its environment),
+// killed at each crash point of one ADD, or of one DEL of an attachment added before.
+TEST_F(CrashTest, KillPluginProcessAtEveryCrashPoint) {
+    int round = 0;
+    for (std::string_view point : crash_point::kAll) {
+        SCOPED_TRACE(std::string{point});
+        std::string id = "crash-exec-" + std::to_string(round);
+        if (reached_by_del(point)) {
+            ASSERT_EQ(ours("ADD", id).status, 0);
+        }
+        if (needs_rebuild(point)) {
+            invalidate_stamp();
+        }
+        EnvMap env = cni_env(reached_by_del(point) ? "DEL" : "ADD", id);
+        env[kCrashPointEnv] = std::string{point} + ":1";
+        Child child{crash_host_local(), env, config().dump()};
+        bool killed = stopped_then_killed(child.pid());
+        Exec e = child.wait();
+        ASSERT_TRUE(killed) << "never stopped there: " << e.status << " " << e.out << e.err;
+        EXPECT_EQ(e.signal, SIGKILL);
+        expect_killed_inside_a_change();
+        recover(round++);
         if (HasFatalFailure()) {
             return;
         }

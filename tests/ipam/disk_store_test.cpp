@@ -3,8 +3,15 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <thread>
+#include <time.h>
+#include <utility>
+
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "temp_dir.hpp"
 
@@ -105,11 +112,26 @@ TEST_F(DiskStoreTest, CommonPathTrustsTheStamp) {
     EXPECT_FALSE(other.rebuilt());
 }
 
-// What the reference does on ADD: O_EXCL file with the holder, then last_reserved_ip. The pause
-// keeps the test meaningful on kernels before 6.13, whose directory timestamps are per clock
-// tick (see disk_store.hpp); 6.13+ notices a change in the same tick.
+// Waits until the coarse clock that stamps file times has passed `dir`'s last change, so the
+// next change gets a new timestamp also on kernels before 6.13, whose directory timestamps are
+// per clock tick (see disk_store.hpp; 6.13+ notices a change in the same tick). One tick, a few
+// milliseconds; the deadline only turns a stuck clock into a failure.
+void wait_past_last_change(const fs::path& dir) {
+    struct stat st {};
+
+    ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    timespec now{};
+    do {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the clock does not advance";
+        ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    } while (std::pair{now.tv_sec, now.tv_nsec} <=
+             std::pair{st.st_ctim.tv_sec, st.st_ctim.tv_nsec});
+}
+
+// What the reference does on ADD: O_EXCL file with the holder, then last_reserved_ip.
 void foreign_reserve(const fs::path& net, const std::string& addr, const std::string& content) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    wait_past_last_change(net);
     write_text(net / addr, content);
     write_text(net / "last_reserved_ip.0", addr);
 }
@@ -133,7 +155,7 @@ TEST_F(DiskStoreTest, SeesAForeignChangeThatKeepsLastReservedIdentical) {
         StoreLock lock{s};
         s.reserve(kA, ip("10.0.0.2"), 0);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    wait_past_last_change(net_);
     write_text(net_ / "10.0.0.9", "ctr-b\r\neth0");  // only the directory changes
     StoreLock lock{s};
     EXPECT_EQ(s.find(kB).size(), 1u);
@@ -297,16 +319,33 @@ TEST_F(DiskStoreTest, WithoutFsyncToo) {
     EXPECT_EQ(read_text(net_ / "10.0.0.2"), "ctr-a\r\neth0");
 }
 
+bool blocked_in_flock(pid_t tid) {
+    if (tid == 0) {
+        return false;
+    }
+    std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/syscall");
+    long nr = -1;
+    return in >> nr && nr == SYS_flock;
+}
+
 TEST_F(DiskStoreTest, LockExcludesOtherInstances) {
     auto a = store();
     auto b = store();
     std::atomic<bool> b_locked{false};
+    std::atomic<pid_t> b_tid{0};
     a.lock();
     std::thread t([&] {
+        b_tid = ::gettid();
         StoreLock lock{b};
         b_locked = true;
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // b is known to wait for a only once its thread sits in flock(2) (the first field of
+    // /proc/<tid>/syscall is the system call it is blocked in).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!blocked_in_flock(b_tid) && !b_locked) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "b never reached flock";
+        std::this_thread::yield();
+    }
     EXPECT_FALSE(b_locked);
     a.unlock();
     t.join();
