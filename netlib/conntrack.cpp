@@ -2,8 +2,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <iterator>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,10 +21,6 @@ namespace {
 
 using MnlPtr = CPtr<mnl_socket, &mnl_socket_close>;
 
-// CTA_FILTER_ORIG_FLAGS bits "filter on the L4 protocol number / destination port": kernel ABI
-// (net/netfilter/nf_internals.h), not exported in the uapi headers.
-constexpr std::uint32_t kFilterProtoNum = 1U << 3;
-constexpr std::uint32_t kFilterDstPort = 1U << 5;
 constexpr std::size_t kBufSize = 64 * 1024;
 
 struct Conn {
@@ -126,65 +120,37 @@ void send(Conn& c, const nlmsghdr* nlh, const char* what) {
     check_errno(mnl_socket_sendto(c.nl, nlh, nlh->nlmsg_len), "send", what);
 }
 
-// CTA_FILTER matching the original direction's protocol (and destination port, if given), with
-// the CTA_TUPLE_ORIG it refers to.
-void put_filter(nlmsghdr* nlh, std::uint8_t l4proto, std::optional<std::uint16_t> dport) {
-    nlattr* filter = mnl_attr_nest_start(nlh, CTA_FILTER);
-    mnl_attr_put_u32(nlh, CTA_FILTER_ORIG_FLAGS, kFilterProtoNum | (dport ? kFilterDstPort : 0));
-    mnl_attr_put_u32(nlh, CTA_FILTER_REPLY_FLAGS, 0);
-    mnl_attr_nest_end(nlh, filter);
-    nlattr* orig = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
-    nlattr* proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
-    mnl_attr_put_u8(nlh, CTA_PROTO_NUM, l4proto);
-    if (dport) {
-        mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(*dport));
-    }
-    mnl_attr_nest_end(nlh, proto);
-    mnl_attr_nest_end(nlh, orig);
-}
-
-// One IPCTNL_MSG_CT_DELETE carrying a filter instead of a full tuple: recent kernels (6.18 here)
-// delete the matching entries themselves, in a walk that skips empty buckets (a dump locks each of
-// them: ~10 ms for 262,144). Returns false when the kernel refuses the request: older kernels
-// read CTA_TUPLE_ORIG as the complete tuple of one entry, and this one has no addresses
-// (EINVAL), so they never mistake it for a flush of everything.
-bool filtered_flush(Conn& c, Family family, std::uint8_t l4proto, std::uint16_t dport) {
-    std::uint32_t seq = ++c.seq;
-    nlmsghdr* nlh = start(c.buf.data(), IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq, family);
-    put_filter(nlh, l4proto, dport);
-    send(c, nlh, "IPCTNL_MSG_CT_DELETE");
-    int err = run(c, seq, nullptr, nullptr);
-    if (err == EINVAL || err == EOPNOTSUPP) {
-        return false;
-    }
-    if (err != 0) {
-        throw Error(err, "IPCTNL_MSG_CT_DELETE",
-                    "conntrack entries to port " + std::to_string(dport));
-    }
-    return true;
-}
-
-// The UDP (etc.) entries of the family, filtered by protocol in the kernel when it can.
+// The entries of the family (the kernel skips the others: nfgenmsg's family) whose original
+// direction has protocol `l4proto` and a destination port in `ports`. Filtered here: the kernel
+// filters a dump or a delete by port only with CTA_FILTER flags, whose values are not uapi
+// (they live in net/netfilter/nf_internals.h).
 std::vector<Match> dump(Conn& c, Family family, std::uint8_t l4proto,
                         const std::set<std::uint16_t>& ports) {
-    for (bool filtered : {true, false}) {
-        std::uint32_t seq = ++c.seq;
-        nlmsghdr* nlh = start(c.buf.data(), IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq, family);
-        if (filtered) {
-            put_filter(nlh, l4proto, std::nullopt);
-        }
-        send(c, nlh, "IPCTNL_MSG_CT_GET");
-        DumpState st{&ports, l4proto, {}};
-        int err = run(c, seq, on_entry, &st);
-        if (err == 0) {
-            return std::move(st.matches);
-        }
-        // Kernels before 5.8 know no CTA_FILTER: dump everything and filter here.
-        if (!filtered || (err != EINVAL && err != EOPNOTSUPP)) {
-            throw Error(err, "IPCTNL_MSG_CT_GET", "conntrack dump");
+    std::uint32_t seq = ++c.seq;
+    nlmsghdr* nlh = start(c.buf.data(), IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq, family);
+    send(c, nlh, "IPCTNL_MSG_CT_GET");
+    DumpState st{&ports, l4proto, {}};
+    if (int err = run(c, seq, on_entry, &st); err != 0) {
+        throw Error(err, "IPCTNL_MSG_CT_GET", "conntrack dump");
+    }
+    return std::move(st.matches);
+}
+
+// Deletes one entry by its original tuple (and zone), as the dump reported it.
+void delete_entry(Conn& c, Family family, const Match& m) {
+    std::uint32_t seq = ++c.seq;
+    nlmsghdr* nlh = start(c.buf.data(), IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq, family);
+    for (const auto* attr : {&m.tuple, &m.zone}) {
+        if (!attr->empty()) {
+            std::memcpy(mnl_nlmsg_get_payload_tail(nlh), attr->data(), attr->size());
+            nlh->nlmsg_len += MNL_ALIGN(static_cast<std::uint32_t>(attr->size()));
         }
     }
-    return {};
+    send(c, nlh, "IPCTNL_MSG_CT_DELETE");
+    int err = run(c, seq, nullptr, nullptr);
+    if (err != 0 && err != ENOENT) {  // ENOENT: it expired meanwhile
+        throw Error(err, "IPCTNL_MSG_CT_DELETE", "conntrack entry");
+    }
 }
 
 // The number of entries of this network namespace (IPCTNL_MSG_CT_GET_STATS, what
@@ -229,26 +195,8 @@ void conntrack_delete_by_dport(Family family, std::uint8_t l4proto,
     if (entry_count(c) == 0) {
         return;  // nothing can be stale; spares the table walk
     }
-    if (filtered_flush(c, family, l4proto, *ports.begin())) {
-        for (auto it = std::next(ports.begin()); it != ports.end(); ++it) {
-            (void)filtered_flush(c, family, l4proto, *it);
-        }
-        return;
-    }
     for (const auto& m : dump(c, family, l4proto, ports)) {
-        std::uint32_t seq = ++c.seq;
-        nlmsghdr* nlh = start(c.buf.data(), IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq, family);
-        for (const auto* attr : {&m.tuple, &m.zone}) {
-            if (!attr->empty()) {
-                std::memcpy(mnl_nlmsg_get_payload_tail(nlh), attr->data(), attr->size());
-                nlh->nlmsg_len += MNL_ALIGN(static_cast<std::uint32_t>(attr->size()));
-            }
-        }
-        send(c, nlh, "IPCTNL_MSG_CT_DELETE");
-        int err = run(c, seq, nullptr, nullptr);
-        if (err != 0 && err != ENOENT) {  // ENOENT: it expired meanwhile
-            throw Error(err, "IPCTNL_MSG_CT_DELETE", "conntrack entry");
-        }
+        delete_entry(c, family, m);
     }
 }
 

@@ -18,11 +18,11 @@ namespace netlib {
 
 // Deletes the entries of `family` and IP protocol `l4proto` (17 for UDP) whose original
 // direction's destination port is in `ports`; an entry that vanished meanwhile is not an error.
-// Skipped when this namespace has no entries at all. Recent kernels (6.18 here) delete by filter in
-// one request per port, walking only the non-empty buckets of the kernel's (global) hash table;
-// older ones get a dump filtered by protocol (CTA_FILTER, 5.8+), which locks every bucket
-// (milliseconds with the default 262,144), and one delete per match. Throws Error if ctnetlink
-// is unavailable or refuses.
+// Skipped when this namespace has no entries at all; otherwise one dump of the family's entries
+// (it walks the kernel's global hash table: milliseconds with the default 262,144 buckets),
+// filtered here, and one delete per match. Only uapi ctnetlink: the kernel's own filters by
+// port need CTA_FILTER flag values that are not part of the uapi. Throws Error if ctnetlink is
+// unavailable or refuses.
 void conntrack_delete_by_dport(Family family, std::uint8_t l4proto,
                                const std::set<std::uint16_t>& ports);
 

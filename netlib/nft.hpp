@@ -96,6 +96,9 @@ private:
     std::vector<NftFailure> failures_;
 };
 
+// True if `err` is a commit refused because the ruleset generation moved on (ERESTART).
+[[nodiscard]] bool nft_generation_changed(const NftBatchError& err) noexcept;
+
 // A netlink socket on NETLINK_NETFILTER, bound in the calling thread's network namespace
 // (it stays in that namespace when the thread moves on). Move-only.
 class NftSocket {
@@ -110,7 +113,13 @@ public:
 
     // Sends `batch` as one transaction and waits for the kernel's verdict. Throws NftBatchError
     // listing every failed message; then nothing was applied. An empty batch is a no-op.
-    void commit(const NftBatch& batch);
+    // With `generation` (from generation()), the kernel applies the batch only if no other
+    // transaction was committed since: a compare-and-swap over what was read in between.
+    // Otherwise it throws an NftBatchError for which nft_generation_changed() is true.
+    void commit(const NftBatch& batch, std::optional<std::uint32_t> generation = std::nullopt);
+
+    // The ruleset generation (NFT_MSG_GETGEN), which every committed transaction advances.
+    [[nodiscard]] std::uint32_t generation();
 
     // All elements of a set, or nullopt when the set (or its table) does not exist. Retries a
     // dump that the kernel reports as interrupted by a concurrent change.
@@ -121,7 +130,8 @@ public:
     [[nodiscard]] bool has_chain(const NftChain& chain);
 
 private:
-    static std::vector<char> frame(const NftBatch& batch, std::uint32_t begin);
+    static std::vector<char> frame(const NftBatch& batch, std::uint32_t begin,
+                                   std::optional<std::uint32_t> generation);
 
     struct Impl;
     std::unique_ptr<Impl> impl_;

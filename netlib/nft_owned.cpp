@@ -16,6 +16,9 @@ namespace {
 // element added or removed). Even with processes adding and deleting in a tight loop a handful
 // suffice (tests/nft: ConcurrentChurnOnASharedSubnet); the bound turns a livelock into an error.
 constexpr int kAttempts = 16;
+// A commit refused for a new ruleset generation lost to ANY transaction, related or not, that
+// came in between its reads and its commit: frequent under churn, and cheap to repeat.
+constexpr int kGenerationAttempts = 64;
 constexpr std::size_t kMaxComment = 252;  // NFT_USERDATA_MAXLEN minus the comment TLV framing
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
@@ -37,6 +40,10 @@ struct EnsurePlan {
     std::vector<bool> chain_exists;
     std::vector<Action> action;
     std::vector<NftEnsured> result;
+    // The ruleset generation the inspections of the last attempt saw: a replacement is
+    // committed only if nothing changed since, so it never deletes an element that got another
+    // owner after on_taken approved the old one.
+    std::optional<std::uint32_t> generation;
     // Message indexes of the current batch.
     std::vector<std::size_t> chain_msg, shared_msg, add_msg, del_msg;
 
@@ -49,6 +56,8 @@ struct EnsurePlan {
           result(w.size(), NftEnsured::Added) {}
 
     NftBatch build();
+    // The generation the next commit must still find, if it replaces anything.
+    std::optional<std::uint32_t> precondition() const;
     // Adjusts the plan to a rejected batch. Throws an NftBatchError with just the failures it
     // cannot fix, so the error names the real problem rather than a side effect of it.
     void learn(NftSocket& sock, const NftBatchError& err);
@@ -95,8 +104,16 @@ NftBatch EnsurePlan::build() {
     return batch;
 }
 
+std::optional<std::uint32_t> EnsurePlan::precondition() const {
+    bool replaces = std::find(action.begin(), action.end(), Action::Replace) != action.end();
+    return replaces ? generation : std::nullopt;
+}
+
 void EnsurePlan::inspect(NftSocket& sock, std::size_t i) {
     const auto& w = want[i];
+    if (!generation) {
+        generation = sock.generation();  // before the read, so any later change is noticed
+    }
     auto cur = sock.get_element(w.set, w.elem.key);
     if (!cur) {
         action[i] = Action::Add;  // removed meanwhile
@@ -121,6 +138,18 @@ void EnsurePlan::probe_chains(NftSocket& sock) {
 }
 
 void EnsurePlan::learn(NftSocket& sock, const NftBatchError& err) {
+    // A replacement was approved at a generation that is gone now: add again, so the EEXIST
+    // leads to a fresh inspection.
+    generation.reset();
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        if (action[i] == Action::Replace) {
+            action[i] = Action::Add;
+            result[i] = NftEnsured::Added;
+        }
+    }
+    if (nft_generation_changed(err)) {
+        return;
+    }
     bool missing = false;
     std::vector<NftFailure> fatal;
     for (const auto& f : err.failures()) {
@@ -158,6 +187,7 @@ void EnsurePlan::learn(NftSocket& sock, const NftBatchError& err) {
 
 // Spreads out processes that keep colliding: a random pause that grows with the attempt.
 void back_off(int attempt) {
+    attempt = std::min(attempt, kAttempts);
     static thread_local std::minstd_rand rng(
         static_cast<std::uint_fast32_t>(getpid()) ^
         static_cast<std::uint_fast32_t>(
@@ -168,10 +198,30 @@ void back_off(int attempt) {
     }
 }
 
-bool all_enoent(const NftBatchError& err) {
-    return std::all_of(err.failures().begin(), err.failures().end(),
+// A removal met a concurrent change: an element was deleted (ENOENT) or something changed
+// after the elements were read (a new generation). Reading them again sorts it out.
+bool changed_meanwhile(const NftBatchError& err) {
+    return nft_generation_changed(err) ||
+           std::all_of(err.failures().begin(), err.failures().end(),
                        [](const NftFailure& f) { return f.code == ENOENT; });
 }
+
+// The retry budget of one operation: bounded, so that a livelock becomes an error.
+class Attempts {
+public:
+    // Counts the failure `err`; false once its kind's budget is spent.
+    bool retry(const NftBatchError& err) {
+        return nft_generation_changed(err) ? ++generations_ < kGenerationAttempts
+                                           : ++others_ < kAttempts;
+    }
+
+    // Pauses before the next attempt.
+    void back_off() const { netlib::back_off(generations_ + others_); }
+
+private:
+    int generations_ = 0;
+    int others_ = 0;
+};
 
 }  // namespace
 
@@ -233,24 +283,26 @@ std::vector<NftEnsured> nft_ensure_elements(NftSocket& sock, const NftSkeleton& 
                                             std::span<const NftSetElem> want,
                                             const NftOnTaken& on_taken) {
     EnsurePlan plan(skeleton, want, on_taken);
-    for (int attempt = 0;; ++attempt) {
+    for (Attempts attempts;; attempts.back_off()) {
         auto batch = plan.build();
         try {
-            sock.commit(batch);
+            sock.commit(batch, plan.precondition());
             return plan.result;
         } catch (const NftBatchError& err) {
-            if (attempt + 1 == kAttempts) {
+            if (!attempts.retry(err)) {
                 throw;
             }
             plan.learn(sock, err);
-            back_off(attempt);
         }
     }
 }
 
 std::vector<NftSetElem> nft_remove_elements_if(NftSocket& sock, std::span<const NftSetElem> keys,
                                                const std::function<bool(const NftElem&)>& pred) {
-    for (int attempt = 0;; ++attempt) {
+    for (Attempts attempts;; attempts.back_off()) {
+        // The elements are deleted by key: only if nothing changed since they were read is the
+        // deleted element the one `pred` approved (and not a replacement with another owner).
+        auto generation = sock.generation();
         NftBatch batch;
         std::vector<NftSetElem> removed;
         for (const auto& k : keys) {
@@ -261,21 +313,20 @@ std::vector<NftSetElem> nft_remove_elements_if(NftSocket& sock, std::span<const 
             }
         }
         try {
-            sock.commit(batch);
+            sock.commit(batch, generation);
             return removed;
         } catch (const NftBatchError& err) {
-            // ENOENT: another process removed one meanwhile; look again.
-            if (attempt + 1 == kAttempts || !all_enoent(err)) {
+            if (!changed_meanwhile(err) || !attempts.retry(err)) {
                 throw;
             }
-            back_off(attempt);
         }
     }
 }
 
 std::vector<NftSetElem> nft_remove_all_if(NftSocket& sock, std::span<const NftSet> sets,
                                           const std::function<bool(const NftElem&)>& pred) {
-    for (int attempt = 0;; ++attempt) {
+    for (Attempts attempts;; attempts.back_off()) {
+        auto generation = sock.generation();  // as in nft_remove_elements_if
         NftBatch batch;
         std::vector<NftSetElem> removed;
         for (const auto& set : sets) {
@@ -293,13 +344,12 @@ std::vector<NftSetElem> nft_remove_all_if(NftSocket& sock, std::span<const NftSe
             }
         }
         try {
-            sock.commit(batch);
+            sock.commit(batch, generation);
             return removed;
         } catch (const NftBatchError& err) {
-            if (attempt + 1 == kAttempts || !all_enoent(err)) {
+            if (!changed_meanwhile(err) || !attempts.retry(err)) {
                 throw;
             }
-            back_off(attempt);
         }
     }
 }

@@ -17,6 +17,11 @@
 // with NLM_F_EXCL too, so an existing element is noticed: equal data and owner means done,
 // anything else (a stale element of an earlier owner of the same address) is replaced in one
 // transaction (last writer wins).
+//
+// Elements are deleted by key (the kernel compares nothing else), so every read-then-delete
+// (removal by owner, replacement after on_taken approved the holder) commits with the ruleset
+// generation it read at (NftSocket::commit): if any transaction came in between, e.g. one that
+// gave the key another owner, nothing is deleted and the elements are read again.
 
 #include <compare>
 #include <cstdint>
@@ -98,12 +103,14 @@ std::vector<NftEnsured> nft_ensure_elements(NftSocket& sock, const NftSkeleton& 
                                             const NftOnTaken& on_taken = {});
 
 // Deletes, in one transaction, those elements with the keys of `keys` that exist and satisfy
-// `pred` (which sees the element as stored, comment included). Returns them as they were.
+// `pred` (which sees the element as stored, comment included); an element replaced after `pred`
+// saw it is not deleted, but judged again. Returns them as they were.
 // Cost is per key, not per set size. Absent keys and sets are not an error.
 std::vector<NftSetElem> nft_remove_elements_if(NftSocket& sock, std::span<const NftSetElem> keys,
                                                const std::function<bool(const NftElem&)>& pred);
 
-// Lists `sets` and deletes every element satisfying `pred`, in one transaction. Cost is
+// Lists `sets` and deletes every element satisfying `pred`, in one transaction, with the same
+// guarantee as nft_remove_elements_if. Cost is
 // proportional to the sets' size: for GC, and for DEL when the keys are unknown.
 std::vector<NftSetElem> nft_remove_all_if(NftSocket& sock, std::span<const NftSet> sets,
                                           const std::function<bool(const NftElem&)>& pred);

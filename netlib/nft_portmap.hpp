@@ -141,6 +141,16 @@ struct PortmapAttachment {
 
 inline constexpr const char* kPortmapTable = "sdnet_portmap";
 
+// The most ports one published range may hold: each port is one map element of one
+// transaction. The portmap plugin and `sdnet attach -p` both refuse longer ranges, with this
+// message.
+inline constexpr int kPortmapMaxRange = 4096;
+
+inline std::string portmap_range_too_long(int ports) {
+    return "port range is too long: " + std::to_string(ports) + " ports, at most " +
+           std::to_string(kPortmapMaxRange);
+}
+
 // A host port (or a wildcard/specific overlap) already published by another container.
 class PortConflict : public Error {
 public:

@@ -1,13 +1,18 @@
-// NftSocket's read-back requests: set elements (dump or single key) and chain existence.
+// NftSocket's read-back requests: set elements (dump or single key), chain existence and the
+// ruleset generation.
 
 #include <cerrno>
 #include <cstdio>
 #include <iterator>
 #include <new>
 
+#include <arpa/inet.h>
+
+#include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/set.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #include "netlib/nft.hpp"
 #include "netlib/nft_msg_internal.hpp"
@@ -81,6 +86,27 @@ std::optional<NftElem> NftSocket::get_element(const NftSet& set, const NftBytes&
         throw Error(ack.code, op, object, ack.detail);
     }
     return found;
+}
+
+std::uint32_t NftSocket::generation() {
+    const std::string op = "NFT_MSG_GETGEN";
+    const std::string object = "ruleset generation";
+    auto msg = impl_->build(NFT_MSG_GETGEN, NftFamily::Inet, NLM_F_ACK, 64, [](nlmsghdr*) {});
+    std::optional<std::uint32_t> gen;
+    auto ack = impl_->request(msg, op, object, [&](const nlmsghdr* nlh) {
+        auto cb = [](const nlattr* attr, void* data) -> int {
+            if (mnl_attr_get_type(attr) == NFTA_GEN_ID &&
+                mnl_attr_validate(attr, MNL_TYPE_U32) == 0) {
+                *static_cast<std::optional<std::uint32_t>*>(data) = ntohl(mnl_attr_get_u32(attr));
+            }
+            return MNL_CB_OK;
+        };
+        mnl_attr_parse(nlh, sizeof(nfgenmsg), cb, &gen);
+    });
+    if (ack.code != 0 || !gen) {
+        throw Error(ack.code ? ack.code : EBADMSG, op, object, ack.detail);
+    }
+    return *gen;
 }
 
 bool NftSocket::has_chain(const NftChain& chain) {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <span>
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <libmnl/libmnl.h>
@@ -266,17 +267,24 @@ NftSocket& NftSocket::operator=(NftSocket&&) noexcept = default;
 
 namespace {
 constexpr std::size_t kMarkerLen = NLMSG_ALIGN(NLMSG_HDRLEN + sizeof(nfgenmsg));  // begin/end
+// The begin marker with its optional NFNL_BATCH_GENID attribute.
+constexpr std::size_t kBeginMaxLen = kMarkerLen + MNL_ATTR_HDRLEN + sizeof(std::uint32_t);
 }  // namespace
 
 // The framed transaction: BATCH_BEGIN, the messages with their sequence numbers, BATCH_END.
-std::vector<char> NftSocket::frame(const NftBatch& batch, std::uint32_t begin) {
+std::vector<char> NftSocket::frame(const NftBatch& batch, std::uint32_t begin,
+                                   std::optional<std::uint32_t> generation) {
     const auto& b = *batch.impl_;
-    std::vector<char> out(b.buf.size() + 2 * kMarkerLen);
+    std::vector<char> out(b.buf.size() + kBeginMaxLen + kMarkerLen);
     auto* nlh = nftnl_batch_begin(out.data(), begin);
-    std::size_t pos = NLMSG_ALIGN(nlh->nlmsg_len);
-    if (pos != kMarkerLen) {
+    if (NLMSG_ALIGN(nlh->nlmsg_len) != kMarkerLen) {
         std::abort();  // libnftnl's marker format changed
     }
+    if (generation) {
+        // The kernel compares it with its generation under the commit mutex (ERESTART if not).
+        mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(*generation));
+    }
+    std::size_t pos = NLMSG_ALIGN(nlh->nlmsg_len);
     std::copy(b.buf.begin(), b.buf.end(), out.begin() + static_cast<std::ptrdiff_t>(pos));
     for (std::size_t i = 0; i < b.msgs.size(); ++i) {
         auto* msg = reinterpret_cast<nlmsghdr*>(out.data() + pos + b.msgs[i].offset);
@@ -291,7 +299,7 @@ std::vector<char> NftSocket::frame(const NftBatch& batch, std::uint32_t begin) {
     return out;
 }
 
-void NftSocket::commit(const NftBatch& batch) {
+void NftSocket::commit(const NftBatch& batch, std::optional<std::uint32_t> generation) {
     const auto& b = *batch.impl_;
     if (b.msgs.empty()) {
         return;
@@ -300,7 +308,8 @@ void NftSocket::commit(const NftBatch& batch) {
     std::uint32_t begin = impl_->seq + 1;
     std::uint32_t end = begin + n + 1;
     impl_->seq = end;
-    auto out = frame(batch, begin);
+    auto out = frame(batch, begin, generation);
+    const std::size_t begin_len = NLMSG_ALIGN(reinterpret_cast<nlmsghdr*>(out.data())->nlmsg_len);
     const std::string what = "nftables transaction";
     impl_->ensure_sndbuf(out.size());
     check_errno(mnl_socket_sendto(impl_->nl.get(), out.data(), out.size()), "send", what);
@@ -314,7 +323,7 @@ void NftSocket::commit(const NftBatch& batch) {
             return std::span<const char>();
         }
         const auto& m = b.msgs[seq - begin - 1];
-        return std::span<const char>(out).subspan(kMarkerLen + m.offset, m.len);
+        return std::span<const char>(out).subspan(begin_len + m.offset, m.len);
     };
     auto closed = [&] {
         return std::any_of(replies.acks.begin(), replies.acks.end(), [&](const Ack& a) {
@@ -357,6 +366,11 @@ Error first_failure(const std::vector<NftFailure>& failures) {
 }
 
 }  // namespace
+
+bool nft_generation_changed(const NftBatchError& err) noexcept {
+    return err.failures().size() == 1 && err.failures().front().index == kNftWholeBatch &&
+           err.failures().front().code == ERESTART;
+}
 
 NftBatchError::NftBatchError(std::vector<NftFailure> failures)
     : Error(first_failure(failures)), failures_(std::move(failures)) {}

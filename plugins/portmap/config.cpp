@@ -61,10 +61,8 @@ PortMapEntry parse_entry(const json& entry, std::size_t index) {
             throw cni::config_error("invalid \"hostPortEnd\" in " + where +
                                     ": must not be below \"hostPort\"");
         }
-        if (len > kMaxRange) {
-            throw cni::config_error("port range of " + where +
-                                    " is too long: " + std::to_string(len) + " ports, at most " +
-                                    std::to_string(kMaxRange));
+        if (len > netlib::kPortmapMaxRange) {
+            throw cni::config_error(where + ": " + netlib::portmap_range_too_long(len));
         }
         if (e.container_port + len - 1 > 65535) {
             throw cni::config_error("port range of " + where + " runs past container port 65535");

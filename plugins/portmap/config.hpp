@@ -22,9 +22,6 @@ struct PortMapEntry {
     std::optional<netlib::IpAddr> host_ip;  // nullopt: every local address
 };
 
-// The most ports one entry may publish: each port is one map element of one transaction.
-inline constexpr int kMaxRange = 4096;
-
 // The portmap keys, with the reference plugin's names and defaults
 // (containernetworking/plugins plugins/meta/portmap).
 struct Config {

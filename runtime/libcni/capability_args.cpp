@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "netlib/ip.hpp"
+#include "netlib/nft_portmap.hpp"
 #include "runtime/libcni/error.hpp"
 
 namespace libcni {
@@ -123,6 +124,10 @@ json parse_port_mappings(std::string_view spec) {
     auto container = parse_port_range(rest.substr(colon + 1), spec);
     if (host.size() != container.size()) {
         bad_publish(spec, "host and container port ranges differ in length");
+    }
+    if (host.size() > netlib::kPortmapMaxRange) {
+        // Each port becomes one mapping: the portmap plugin's limit on one range applies.
+        bad_publish(spec, netlib::portmap_range_too_long(host.size()));
     }
     json out = json::array();
     for (int i = 0; i < host.size(); ++i) {

@@ -38,12 +38,30 @@ protected:
         return a;
     }
 
+    static sockaddr_in6 loopback6(std::uint16_t port) {
+        sockaddr_in6 a{};
+        a.sin6_family = AF_INET6;
+        a.sin6_port = htons(port);
+        a.sin6_addr = in6addr_loopback;
+        return a;
+    }
+
     // One datagram from 127.0.0.1 to a closed local port: it leaves an unreplied entry.
     static void send_udp(std::uint16_t port) {
-        netlib::Fd fd{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
-        ASSERT_TRUE(fd.valid());
         auto dst = loopback(port);
-        (void)::sendto(fd.get(), "x", 1, 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
+        send_to(AF_INET, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
+    }
+
+    // The same from ::1.
+    static void send_udp6(std::uint16_t port) {
+        auto dst = loopback6(port);
+        send_to(AF_INET6, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
+    }
+
+    static void send_to(int family, const sockaddr* dst, socklen_t len) {
+        netlib::Fd fd{::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
+        ASSERT_TRUE(fd.valid());
+        ASSERT_EQ(::sendto(fd.get(), "x", 1, 0, dst, len), 1);
     }
 
     // An established TCP connection to `port` on 127.0.0.1, kept open by the fixture.
@@ -62,8 +80,10 @@ protected:
 
     std::vector<netlib::Fd> open_;
 
-    // Whether the table holds an entry of `proto` ("udp", "tcp") to `port`.
-    static bool tracked(const std::string& proto, std::uint16_t port) {
+    // Whether the table holds an entry of `proto` ("udp", "tcp") to `port`, of `family`
+    // ("ipv4", "ipv6").
+    static bool tracked(const std::string& proto, std::uint16_t port,
+                        const std::string& family_name = "ipv4") {
         std::ifstream in{"/proc/net/nf_conntrack"};
         std::string line;
         std::string dport = "dport=" + std::to_string(port) + " ";
@@ -71,7 +91,7 @@ protected:
             std::istringstream words{line};
             std::string family, family_num, name;
             words >> family >> family_num >> name;
-            if (name == proto && line.find(dport) != std::string::npos) {
+            if (family == family_name && name == proto && line.find(dport) != std::string::npos) {
                 return true;
             }
         }
@@ -94,11 +114,26 @@ TEST_F(Conntrack, DeletesOnlyTheProtocolAndPortsAsked) {
     EXPECT_TRUE(tracked("udp", 30001)) << "an entry to another port was deleted";
     EXPECT_TRUE(tracked("tcp", 30000)) << "an entry of another protocol was deleted";
 
-    // IPv6 entries are another family's: an IPv4 delete leaves them, and nothing is left to
-    // delete twice.
-    netlib::conntrack_delete_by_dport(netlib::Family::V6, kUdp, {30001});
-    EXPECT_TRUE(tracked("udp", 30001));
+    // Nothing is left to delete twice.
     netlib::conntrack_delete_by_dport(netlib::Family::V4, kUdp, {30000});
+}
+
+TEST_F(Conntrack, Ipv6EntriesAreDeletedByTheIpv6FamilyOnly) {
+    send_udp(30001);
+    send_udp6(30001);
+    send_udp6(30002);
+    ASSERT_TRUE(tracked("udp", 30001, "ipv4"));
+    ASSERT_TRUE(tracked("udp", 30001, "ipv6"));
+    ASSERT_TRUE(tracked("udp", 30002, "ipv6"));
+
+    netlib::conntrack_delete_by_dport(netlib::Family::V6, kUdp, {30001});
+    EXPECT_FALSE(tracked("udp", 30001, "ipv6"));
+    EXPECT_TRUE(tracked("udp", 30002, "ipv6")) << "an entry to another port was deleted";
+    EXPECT_TRUE(tracked("udp", 30001, "ipv4")) << "an IPv6 delete took an IPv4 entry";
+
+    netlib::conntrack_delete_by_dport(netlib::Family::V4, kUdp, {30001, 30002});
+    EXPECT_FALSE(tracked("udp", 30001, "ipv4"));
+    EXPECT_TRUE(tracked("udp", 30002, "ipv6")) << "an IPv4 delete took an IPv6 entry";
 }
 
 TEST_F(Conntrack, NoPortsNoRequest) {

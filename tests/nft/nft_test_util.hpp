@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,12 @@ struct JsonElem {
 
     auto operator<=>(const JsonElem&) const = default;
 };
+
+// For gtest's failure messages (it would print raw bytes).
+inline void PrintTo(const JsonElem& e, std::ostream* os) {
+    *os << '{' << e.key << " comment \"" << e.comment << '"' << (e.jump.empty() ? "" : " jump ")
+        << e.jump << '}';
+}
 
 // The elements of set or map `name` of table `family table`, nullopt if there is no such set.
 std::optional<std::vector<JsonElem>> json_elems(const nlohmann::json& ruleset,

@@ -1,6 +1,7 @@
 // Every bad key, and the keys that only make sense for iptables, with the error a user gets.
 #include <gtest/gtest.h>
 
+#include "netlib/nft_portmap.hpp"
 #include "tests/portmap/portmap_harness.hpp"
 
 namespace sdnet::test {
@@ -11,7 +12,7 @@ struct BadCase {
     json extra;     // merged into the config
     json mappings;  // runtimeConfig.portMappings
     int code;
-    const char* msg;  // a substring of the message
+    std::string msg;  // a substring of the message
 };
 
 class Config : public PortmapTest {};
@@ -84,7 +85,7 @@ TEST_F(Config, BadKeysAreRefusedWithTheirCode) {
          {},
          json::array({json{{"hostPort", 1000}, {"hostPortEnd", 9000}, {"containerPort", 1000}}}),
          7,
-         "too long"},
+         netlib::portmap_range_too_long(8001)},
         {"one host port, two targets",
          {},
          json::array({mapping(8080, 80), mapping(8080, 81)}),

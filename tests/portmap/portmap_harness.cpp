@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -53,9 +54,9 @@ std::string addr_text(const sockaddr_storage& ss) {
 }
 
 // A socket created inside `ns`: it stays bound to that namespace.
-netlib::Fd socket_in(const TestNetns* ns, int family, int type) {
+netlib::Fd socket_in(const TestNetns* ns, int family, int type, int protocol = 0) {
     auto make = [&] {
-        return netlib::Fd(::socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        return netlib::Fd(::socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol));
     };
     if (ns == nullptr) {
         return make();
@@ -132,7 +133,79 @@ Exchange udp_exchange(netlib::Fd client, Server& server, const SockAddr& dst) {
     return {true, addr_text(peer), {}};
 }
 
+// CRC32c (Castagnoli, reflected), the SCTP checksum (RFC 9260 appendix A).
+std::uint32_t crc32c(const unsigned char* data, std::size_t len) {
+    std::uint32_t crc = 0xFFFFFFFFu;
+    for (std::size_t i = 0; i < len; ++i) {
+        crc ^= data[i];
+        for (int bit = 0; bit < 8; ++bit) {
+            crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+        }
+    }
+    return ~crc;
+}
+
+void put16(unsigned char* p, std::uint16_t v) {
+    p[0] = static_cast<unsigned char>(v >> 8);
+    p[1] = static_cast<unsigned char>(v);
+}
+
+void put32(unsigned char* p, std::uint32_t v) {
+    put16(p, static_cast<std::uint16_t>(v >> 16));
+    put16(p + 2, static_cast<std::uint16_t>(v));
+}
+
+// An SCTP packet with one INIT chunk, which conntrack accepts as a new association.
+std::vector<unsigned char> sctp_init(std::uint16_t src_port, std::uint16_t dst_port) {
+    std::vector<unsigned char> pkt(12 + 20, 0);
+    put16(&pkt[0], src_port);
+    put16(&pkt[2], dst_port);
+    // verification tag 0 (pkt[4..7]) and checksum (pkt[8..11]) filled in below
+    pkt[12] = 1;  // INIT
+    put16(&pkt[14], 20);
+    put32(&pkt[16], 0x5d5d0001);  // initiate tag
+    put32(&pkt[20], 65536);       // a_rwnd
+    put16(&pkt[24], 1);           // outbound streams
+    put16(&pkt[26], 1);           // inbound streams
+    put32(&pkt[28], 1);           // initial TSN
+    std::uint32_t crc = crc32c(pkt.data(), pkt.size());
+    for (int i = 0; i < 4; ++i) {
+        pkt[8 + static_cast<std::size_t>(i)] = static_cast<unsigned char>(crc >> (8 * i));
+    }
+    return pkt;
+}
+
 }  // namespace
+
+std::optional<std::uint16_t> sctp_init_arrives(const TestNetns* client_ns,
+                                               const TestNetns& server_ns, const std::string& dst,
+                                               std::uint16_t port) {
+    constexpr std::uint16_t kSrcPort = 40999;
+    auto rx = socket_in(&server_ns, AF_INET, SOCK_RAW, IPPROTO_SCTP);
+    auto tx = socket_in(client_ns, AF_INET, SOCK_RAW, IPPROTO_SCTP);
+    EXPECT_TRUE(rx.valid() && tx.valid()) << std::strerror(errno);
+    auto pkt = sctp_init(kSrcPort, port);
+    auto to = sock_addr(dst, 0);
+    if (::sendto(tx.get(), pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to.ss),
+                 to.len) != static_cast<ssize_t>(pkt.size())) {
+        ADD_FAILURE() << "send SCTP INIT: " << std::strerror(errno);
+        return std::nullopt;
+    }
+    // Raw sockets see every SCTP packet of the namespace: wait for ours.
+    unsigned char buf[1500];
+    while (wait_for(rx.get(), POLLIN)) {
+        ssize_t n = ::recv(rx.get(), buf, sizeof buf, 0);
+        std::size_t ihl = n > 0 ? std::size_t{4} * (buf[0] & 0x0f) : 0;
+        if (n < 0 || static_cast<std::size_t>(n) < ihl + 13) {
+            continue;
+        }
+        const unsigned char* sctp = buf + ihl;
+        if (((sctp[0] << 8) | sctp[1]) == kSrcPort && sctp[12] == 1) {
+            return static_cast<std::uint16_t>((sctp[2] << 8) | sctp[3]);
+        }
+    }
+    return std::nullopt;
+}
 
 Server serve(Proto proto, const TestNetns* ns, const std::string& addr, std::uint16_t port,
              const std::string& name) {

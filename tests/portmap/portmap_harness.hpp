@@ -38,6 +38,14 @@ Server serve(Proto proto, const TestNetns* ns, const std::string& addr, std::uin
 Exchange exchange(const TestNetns* client_ns, Server& server, const std::string& dst,
                   std::uint16_t port, std::optional<std::uint16_t> src_port = {});
 
+// Sends one SCTP INIT (an association's first packet) from `client_ns` (nullptr: the test's
+// own) to IPv4 dst:port and returns the destination port it reached `server_ns` with, or
+// nullopt if it did not arrive within 2 s. Raw sockets on both ends: this kernel has no SCTP
+// sockets (CONFIG_IP_SCTP is off), but conntrack and NAT handle SCTP without them.
+std::optional<std::uint16_t> sctp_init_arrives(const TestNetns* client_ns,
+                                               const TestNetns& server_ns, const std::string& dst,
+                                               std::uint16_t port);
+
 // True if a connection or datagram is waiting on `server` (nothing is consumed for TCP).
 bool pending(const Server& server);
 

@@ -20,8 +20,8 @@ constexpr const char* kC2 = "10.88.10.3";
 
 class Traffic : public TwoContainerTest {
 protected:
-    // A third namespace "outside", routed through the host: 192.168.77.2/24 on a veth whose
-    // host end has 192.168.77.1/24.
+    // A third namespace "outside", routed through the host: 192.168.77.2/24 and fd77::2/64 on a
+    // veth whose host end has 192.168.77.1/24 and fd77::1/64.
     TestNetns add_outside_client() {
         auto out = make_netns("out");
         auto host = netlib::RouteSocket::open();
@@ -39,6 +39,11 @@ protected:
         via_host.dst = netlib::IpNet::parse("0.0.0.0/0");
         via_host.gw = netlib::IpAddr::parse("192.168.77.1");
         via_host.ifindex = inner->index;
+        netlib::add_route(peer, via_host);
+        netlib::add_address(host, link.index, netlib::IpNet::parse("fd77::1/64"), {true});
+        netlib::add_address(peer, inner->index, netlib::IpNet::parse("fd77::2/64"), {true});
+        via_host.dst = netlib::IpNet::parse("::/0");
+        via_host.gw = netlib::IpAddr::parse("fd77::1");
         netlib::add_route(peer, via_host);
         return out;
     }
@@ -181,6 +186,26 @@ TEST_F(Traffic, StaleUdpFlowIsFlushedOnAdd) {
     // The same flow again: it only reaches the container if ADD deleted the stale entry.
     auto later = exchange(&out, dns, "192.168.77.1", 5353, 40000);
     EXPECT_TRUE(later) << later.error;
+}
+
+TEST_F(Traffic, StaleIpv6UdpFlowIsFlushedOnAdd) {
+    auto out = add_outside_client();
+    auto dns = serve(Proto::Udp, &*c1_, "::", 53, "c1-dns6");
+    // [fd77::2]:40000 -> [fd77::1]:5353, unanswered, tracked before the port is published.
+    auto early = exchange(&out, dns, "fd77::1", 5353, 40000);
+    EXPECT_FALSE(early);
+    publish(*c1_, r1_, json::array({mapping(5353, 53, "udp")}));
+    auto later = exchange(&out, dns, "fd77::1", 5353, 40000);
+    EXPECT_TRUE(later) << later.error;
+}
+
+TEST_F(Traffic, SctpFromOutsideAndFromTheHost) {
+    auto out = add_outside_client();
+    publish(*c1_, r1_, json::array({mapping(9000, 90, "sctp"), mapping(9001, 91, "tcp")}));
+    EXPECT_EQ(sctp_init_arrives(&out, *c1_, "192.168.77.1", 9000), 90);
+    EXPECT_EQ(sctp_init_arrives(nullptr, *c1_, kGateway, 9000), 90);
+    // A TCP mapping does not carry SCTP.
+    EXPECT_EQ(sctp_init_arrives(&out, *c1_, "192.168.77.1", 9001), std::nullopt);
 }
 
 TEST_F(Traffic, ConditionsLimitWhoIsTranslated) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "netlib/nft_portmap.hpp"
 #include "runtime/libcni/error.hpp"
 
 namespace {
@@ -34,6 +35,23 @@ TEST(LibcniCapabilityArgs, BadPortMappingsSayWhy) {
             std::string msg = e.what();
             EXPECT_NE(msg.find(std::string{"\""} + bad + "\""), std::string::npos) << msg;
             EXPECT_NE(msg.find("expected [HOSTIP:]HOSTPORT:CONTAINERPORT"), std::string::npos);
+        }
+    }
+}
+
+// Each port of a range is one mapping: a range the portmap plugin would refuse is refused here,
+// with the plugin's own words, before anything is attached.
+TEST(LibcniCapabilityArgs, PortRangesStopAtThePortmapLimit) {
+    EXPECT_EQ(libcni::parse_port_mappings("1-4096:1-4096/udp").size(),
+              std::size_t(netlib::kPortmapMaxRange));
+    for (const char* bad : {"1-4097:1-4097", "1-65535:1-65535/udp", "[::1]:1-65535:1-65535"}) {
+        try {
+            libcni::parse_port_mappings(bad);
+            ADD_FAILURE() << bad;
+        } catch (const libcni::ArgumentError& e) {
+            std::string msg = e.what();
+            int ports = std::string_view{bad}.find("4097") != std::string_view::npos ? 4097 : 65535;
+            EXPECT_NE(msg.find(netlib::portmap_range_too_long(ports)), std::string::npos) << msg;
         }
     }
 }
