@@ -28,17 +28,19 @@ bool flag(nlattr* const* tb, int type) {
 
 namespace detail {
 
-std::optional<BridgePortInfo> parse_bridge_port(nl_msg* msg) {
+bool parse_link_info(nl_msg* msg, nlattr** info) {
     nlmsghdr* hdr = nlmsg_hdr(msg);
     nlattr* tb[IFLA_MAX + 1] = {};
-    if (hdr->nlmsg_type != RTM_NEWLINK ||
-        nlmsg_parse(hdr, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr) < 0 ||
-        tb[IFLA_LINKINFO] == nullptr) {
-        return std::nullopt;
-    }
+    return hdr->nlmsg_type == RTM_NEWLINK &&
+           nlmsg_parse(hdr, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr) >= 0 &&
+           tb[IFLA_LINKINFO] != nullptr &&
+           nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) >= 0;
+}
+
+std::optional<BridgePortInfo> parse_bridge_port(nl_msg* msg) {
     nlattr* li[IFLA_INFO_MAX + 1] = {};
-    if (nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) < 0 ||
-        li[IFLA_INFO_SLAVE_KIND] == nullptr || li[IFLA_INFO_SLAVE_DATA] == nullptr ||
+    if (!parse_link_info(msg, li) || li[IFLA_INFO_SLAVE_KIND] == nullptr ||
+        li[IFLA_INFO_SLAVE_DATA] == nullptr ||
         std::strcmp(nla_get_string(li[IFLA_INFO_SLAVE_KIND]), "bridge") != 0) {
         return std::nullopt;
     }

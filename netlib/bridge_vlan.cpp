@@ -65,16 +65,8 @@ detail::MsgPtr port_vlan_msg(int type, int port_index, const std::vector<BridgeV
 
 // IFLA_LINKINFO -> IFLA_INFO_DATA -> IFLA_BR_VLAN_DEFAULT_PVID of a bridge's RTM_NEWLINK.
 std::optional<std::uint16_t> parse_default_pvid(nl_msg* msg) {
-    nlmsghdr* hdr = nlmsg_hdr(msg);
-    nlattr* tb[IFLA_MAX + 1] = {};
-    if (hdr->nlmsg_type != RTM_NEWLINK ||
-        nlmsg_parse(hdr, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr) < 0 ||
-        tb[IFLA_LINKINFO] == nullptr) {
-        return std::nullopt;
-    }
     nlattr* li[IFLA_INFO_MAX + 1] = {};
-    if (nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) < 0 ||
-        li[IFLA_INFO_DATA] == nullptr) {
+    if (!detail::parse_link_info(msg, li) || li[IFLA_INFO_DATA] == nullptr) {
         return std::nullopt;
     }
     nlattr* br[IFLA_BR_MAX + 1] = {};

@@ -37,6 +37,10 @@ void put_port_flags(nl_msg* msg, const BridgePortFlags& flags);
 // other message or link.
 [[nodiscard]] std::optional<BridgePortInfo> parse_bridge_port(nl_msg* msg);
 
+// The attributes nested in IFLA_LINKINFO of an RTM_NEWLINK reply: `info` gets
+// IFLA_INFO_* (sized IFLA_INFO_MAX + 1). False when the message has none.
+[[nodiscard]] bool parse_link_info(nl_msg* msg, nlattr** info);
+
 // "eth0 (#3)" if the link exists, else "#3": names the object in errors about an ifindex.
 [[nodiscard]] std::string link_label(RouteSocket& sock, int index);
 
