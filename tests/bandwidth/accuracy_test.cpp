@@ -16,6 +16,7 @@
 #include "netlib/link.hpp"
 #include "netlib/route_socket.hpp"
 #include "tests/bandwidth/bandwidth_harness.hpp"
+#include "tests/support/eventually.hpp"
 
 namespace sdnet::test {
 namespace {
@@ -61,10 +62,8 @@ public:
                      static_cast<char*>(nullptr));
             ::_exit(127);
         }
-        for (int i = 0; i < 500 && !listening(bind, kPort); ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        EXPECT_TRUE(listening(bind, kPort)) << "iperf3 server did not start";
+        EXPECT_TRUE(sdnet::test::eventually([&] { return listening(bind, kPort); }))
+            << "iperf3 server did not start";
     }
 
     Iperf3Server(const Iperf3Server&) = delete;

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/eventually.hpp"
 
 namespace sdnet::test {
 namespace {
@@ -24,19 +25,6 @@ json container_address(const TestNetns& ns, const std::string& local) {
         }
     }
     return nullptr;
-}
-
-// Polls `done` until it holds or a generous deadline passes (kernel timers, not our speed).
-template <class F>
-bool eventually(F done, std::chrono::seconds deadline = std::chrono::seconds(60)) {
-    auto end = std::chrono::steady_clock::now() + deadline;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > end) {
-            return false;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return true;
 }
 
 void make_bridge(const std::string& options) {

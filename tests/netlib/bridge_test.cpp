@@ -14,6 +14,7 @@
 #include "netlib/link.hpp"
 #include "netlib/netns.hpp"
 #include "netlib/route_socket.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/netns_fixture.hpp"
 
 namespace {
@@ -199,10 +200,10 @@ TEST_F(Bridge, PortFlagsAndNoLinkLocalGivenAtCreation) {
     // The peer's link-local address appears once the kernel has seen the carrier come up
     // (link watch, asynchronous); by then the host end would have one too.
     std::vector<netlib::IpNet> peer;
-    for (int i = 0; i < 100 && peer.empty(); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(sdnet::test::eventually([&] {
         peer = netlib::list_addresses(sock(), port.peer_index, netlib::Family::V6);
-    }
+        return !peer.empty();
+    }));
     EXPECT_EQ(peer.size(), 1U) << "the peer keeps its link-local address";
     EXPECT_TRUE(netlib::list_addresses(sock(), port.index, netlib::Family::V6).empty());
 }
@@ -211,13 +212,10 @@ TEST_F(Bridge, PortStateForwardsWithStpOff) {
     auto [br, port] = bridge_with_port();
     // Without STP the port forwards as soon as it has carrier; allow the kernel a moment.
     std::optional<std::uint8_t> state;
-    for (int i = 0; i < 100; ++i) {
+    EXPECT_TRUE(sdnet::test::eventually([&] {
         state = netlib::bridge_port_state(sock(), port.index);
-        if (state == BR_STATE_FORWARDING) {
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+        return state == BR_STATE_FORWARDING;
+    }));
     EXPECT_EQ(state, std::optional<std::uint8_t>{BR_STATE_FORWARDING});
     netlib::set_up(sock(), port.index, false);
     EXPECT_EQ(netlib::bridge_port_state(sock(), port.index),
