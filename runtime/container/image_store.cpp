@@ -7,8 +7,10 @@
 #include <fstream>
 #include <memory>
 #include <openssl/evp.h>
+#include <optional>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "netlib/fd.hpp"
@@ -38,6 +40,22 @@ bool contained(const char* path) {
     return true;
 }
 
+// A directory on the way to `path` (relative to the current directory, the rootfs) that is a
+// symlink: writing there would land wherever it points, maybe outside the rootfs.
+std::optional<std::string> symlink_on_the_way(const fs::path& path) {
+    fs::path prefix;
+    for (const auto& part : path.parent_path()) {
+        prefix /= part;
+
+        struct stat st {};
+
+        if (lstat(prefix.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+            return prefix.string();
+        }
+    }
+    return std::nullopt;
+}
+
 void check_entry(archive_entry* entry) {
     const char* path = archive_entry_pathname(entry);
     std::string shown = path != nullptr ? path : "(no name)";
@@ -47,6 +65,10 @@ void check_entry(archive_entry* entry) {
     const char* hardlink = archive_entry_hardlink(entry);
     if (hardlink != nullptr && !contained(hardlink)) {
         throw Error("refusing hard link \"" + shown + "\": its target escapes the rootfs");
+    }
+    if (auto link = symlink_on_the_way(path)) {
+        throw Error("refusing archive entry \"" + shown + "\": it is written through the symlink " +
+                    *link);
     }
     auto type = archive_entry_filetype(entry);
     if (type == AE_IFCHR || type == AE_IFBLK) {
@@ -101,7 +123,7 @@ void extract_here(const fs::path& tarball) {
     archive_write_disk_set_options(
         out.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
                        ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                       ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_UNLINK);
+                       ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
     archive_entry* entry = nullptr;
     int r = ARCHIVE_OK;
     while ((r = archive_read_next_header(in.get(), &entry)) == ARCHIVE_OK) {

@@ -23,8 +23,8 @@ bool takes_value(const po::options_description& options, const std::string& arg)
     if (!long_name && name.size() != 2) {
         return false;  // -mVALUE
     }
-    auto* opt =
-        options.find_nothrow(long_name ? name.substr(2) : name.substr(1), false, false, !long_name);
+    // boost matches long names without their dashes, short ones with theirs ("-m").
+    auto* opt = options.find_nothrow(long_name ? name.substr(2) : name, false, false, false);
     return opt != nullptr && opt->semantic()->max_tokens() > 0;
 }
 

@@ -155,7 +155,11 @@ std::vector<GeneratedFile> etc_files(const std::string& hostname) {
 Spec build_spec(const po::variables_map& vm, const fs::path& image_rootfs, const fs::path& dir,
                 const std::string& name, std::vector<std::string> cmd) {
     Spec spec = default_spec();
-    spec.process.args = cmd.empty() ? std::vector<std::string>{"sh"} : std::move(cmd);
+    if (cmd.empty()) {
+        // An imported rootfs carries no image config, hence no default command (docker: 125).
+        throw Error("no command specified: give one after the image name");
+    }
+    spec.process.args = std::move(cmd);
     spec.process.cwd = vm["workdir"].as<std::string>();
     if (spec.process.cwd.empty() || spec.process.cwd[0] != '/') {
         throw Error("working directory \"" + spec.process.cwd + "\" is not absolute");

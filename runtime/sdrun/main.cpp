@@ -12,7 +12,7 @@ namespace sdrun::cli {
 const std::vector<Subcommand>& subcommands() {
     static const std::vector<Subcommand> kCommands = {
         {"run", "[options] IMAGE [CMD...]", "run a command in a new container and wait for it",
-         "Run CMD (default: sh) from IMAGE in new pid, mount, uts, ipc and network namespaces\n"
+         "Run CMD from IMAGE in new pid, mount, uts, ipc and network namespaces\n"
          "(loopback only) on an OverlayFS root, with docker's default capabilities and\n"
          "no_new_privs. Exits with the command's status (128+N when signal N killed it; 137 and\n"
          "\"OOM killed\" on stderr when the memory limit did); 125 when sdrun itself failed, 126\n"

@@ -1,0 +1,288 @@
+// sdrun run: containers from the busybox image, observed from inside (what the command sees) and
+// from outside (exit status, stderr, mounts and cgroups left behind).
+#include <fstream>
+#include <gtest/gtest.h>
+#include <sstream>
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "tests/sdrun/support.hpp"
+#include "tests/support/netns_fixture.hpp"
+
+namespace sdrun_test {
+namespace {
+
+// docker's 14 default capabilities as /proc/<pid>/status prints a set.
+constexpr const char* kDockerCaps = "00000000a80425fb";
+
+std::string read_text(const fs::path& file) {
+    std::ifstream in(file);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::string> lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        out.push_back(line);
+    }
+    return out;
+}
+
+// The mount points (field 5) of a mountinfo text.
+std::vector<std::string> mount_points(const std::string& mountinfo) {
+    std::vector<std::string> out;
+    for (const auto& line : lines(mountinfo)) {
+        std::istringstream fields(line);
+        std::string field;
+        for (int i = 0; i < 5 && fields >> field; ++i) {
+        }
+        out.push_back(field);
+    }
+    return out;
+}
+
+// The cgroup directories "sdrun-<name>" that exist below this process's cgroup, any hierarchy.
+std::vector<fs::path> leftover_cgroups(const std::string& name) {
+    std::vector<fs::path> out;
+    for (const auto& line : lines(read_text("/proc/self/cgroup"))) {
+        auto first = line.find(':');
+        auto second = line.find(':', first + 1);
+        auto controllers = line.substr(first + 1, second - first - 1);
+        auto base = fs::path("/sys/fs/cgroup");
+        if (controllers.empty()) {
+            base /= fs::exists("/sys/fs/cgroup/unified") ? "unified" : "";
+        } else {
+            base /= controllers.rfind("name=", 0) == 0 ? controllers.substr(5) : controllers;
+        }
+        auto dir = base / fs::path(line.substr(second + 1)).relative_path() / ("sdrun-" + name);
+        if (fs::exists(dir)) {
+            out.push_back(dir);
+        }
+    }
+    return out;
+}
+
+// Each test in a private network and mount namespace, with the image store on a tmpfs that is
+// *shared*: a mount sdrun failed to keep inside the container would propagate back here.
+class RunTest : public sdnet::test::NetnsTest {
+protected:
+    void SetUp() override {
+        NetnsTest::SetUp();
+        fs::create_directories(root);
+        ASSERT_EQ(mount("tmpfs", root.c_str(), "tmpfs", 0, nullptr), 0);
+        ASSERT_EQ(mount(nullptr, root.c_str(), nullptr, MS_SHARED, nullptr), 0);
+        auto tarball = busybox_tarball(tmp.path());
+        auto r = sdrun(root, {"image", "import", "busybox", tarball.string()});
+        ASSERT_EQ(r.status, 0) << r.err;
+        mounts_before = read_text("/proc/self/mountinfo");
+    }
+
+    void TearDown() override { umount2(root.c_str(), MNT_DETACH); }
+
+    // `sdrun run --rm --name t <args>`.
+    Outcome run(const std::vector<std::string>& args) {
+        std::vector<std::string> all = {"run", "--rm", "--name", "t"};
+        all.insert(all.end(), args.begin(), args.end());
+        return sdrun(root, all);
+    }
+
+    Outcome sh(const std::string& script, const std::vector<std::string>& options = {}) {
+        auto args = options;
+        args.insert(args.end(), {"busybox", "sh", "-c", script});
+        return run(args);
+    }
+
+    // Nothing of container `name` is left: mounts, cgroups, files.
+    void expect_nothing_left(const std::string& name = "t") {
+        EXPECT_EQ(read_text("/proc/self/mountinfo"), mounts_before);
+        EXPECT_EQ(leftover_cgroups(name), std::vector<fs::path>{});
+        EXPECT_FALSE(fs::exists(root / "containers" / name));
+    }
+
+    TempDir tmp;
+    fs::path root = tmp / "store";
+    std::string mounts_before;
+};
+
+TEST_F(RunTest, EchoHelloPrintsHello) {
+    auto r = run({"busybox", "echo", "hello"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "hello\n");
+    EXPECT_EQ(r.err, "");
+    expect_nothing_left();
+}
+
+TEST_F(RunTest, ThePidNamespaceHoldsOnlyTheContainer) {
+    auto r = sh("echo $$; ps -o pid,comm; true");  // `true`: sh must not exec ps in its place
+    ASSERT_EQ(r.status, 0) << r.err;
+    // The command is PID 1; ps sees it and itself, nothing of the host.
+    EXPECT_EQ(lines(r.out),
+              (std::vector<std::string>{"1", "PID   COMMAND", "    1 sh", "    2 ps"}))
+        << r.out;
+}
+
+TEST_F(RunTest, HostnameIsTheContainers) {
+    auto r = sh("hostname; cat /etc/hostname; grep -c box /etc/hosts", {"--hostname", "box"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "box\nbox\n1\n");
+    r = sh("hostname");
+    EXPECT_EQ(r.out, "t\n") << "the default hostname is the container's name";
+}
+
+TEST_F(RunTest, HostMountsAreInvisible) {
+    auto r = run({"busybox", "cat", "/proc/self/mountinfo"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto points = mount_points(r.out);
+    for (const auto& p : points) {
+        EXPECT_TRUE(p == "/" || p.rfind("/proc", 0) == 0 || p.rfind("/sys", 0) == 0 ||
+                    p.rfind("/dev", 0) == 0)
+            << p;
+        EXPECT_NE(p.rfind("/run", 0), 0U) << p;
+        EXPECT_NE(p.rfind("/sys/fs/cgroup", 0), 0U) << p;
+    }
+    EXPECT_NE(r.out.find(" / rw,relatime - overlay overlay "), std::string::npos) << r.out;
+}
+
+TEST_F(RunTest, LoopbackIsTheOnlyInterfaceAndIsUp) {
+    auto r = sh("ls /sys/class/net; cat /sys/class/net/lo/flags");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "lo\n0x9\n");  // IFF_UP | IFF_LOOPBACK
+}
+
+TEST_F(RunTest, MaskedPathsAreEmpty) {
+    ASSERT_GT(read_text("/proc/timer_list").size(), 0U);
+    ASSERT_GT(read_text("/proc/interrupts").size(), 0U);
+    auto r = sh("wc -c < /proc/timer_list; wc -c < /proc/interrupts; ls -A /sys/firmware | wc -l");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "0\n0\n0\n");
+}
+
+TEST_F(RunTest, ProcSysIsReadOnly) {
+    auto r = sh("echo 1 > /proc/sys/net/ipv4/ip_forward");
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
+    r = sh("grep ' /proc/sys ' /proc/self/mountinfo");
+    EXPECT_NE(r.out.find(" /proc/sys ro,"), std::string::npos) << r.out;
+}
+
+TEST_F(RunTest, DockersCapabilitiesInEverySetAndNoMount) {
+    auto r = sh("grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)|^NoNewPrivs' /proc/self/status");
+    ASSERT_EQ(r.status, 0) << r.err;
+    for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}) {
+        EXPECT_NE(r.out.find(std::string(set) + ":\t" + kDockerCaps), std::string::npos) << r.out;
+    }
+    EXPECT_NE(r.out.find("NoNewPrivs:\t1"), std::string::npos) << r.out;
+    // No CAP_SYS_ADMIN: mount fails.
+    r = sh("mkdir /m && mount -t tmpfs none /m");
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("mount: permission denied"), std::string::npos) << r.err;
+}
+
+TEST_F(RunTest, DevHoldsTheDefaultDevices) {
+    auto r = sh("ls /dev; head -c 4 /dev/zero | wc -c; echo x > /dev/null && echo ok");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out,
+              "fd\nfull\nmqueue\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\n"
+              "urandom\nzero\n4\nok\n");
+}
+
+TEST_F(RunTest, UserWorkdirAndEnvironment) {
+    auto r = sh("id; pwd; echo $A", {"-u", "1000:1001", "-w", "/work", "-e", "A=b"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "uid=1000 gid=1001\n/work\nb\n");
+}
+
+TEST_F(RunTest, ReadOnlyRootRefusesWrites) {
+    auto r = sh("touch /x", {"--read-only"});
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
+    r = sh("touch /x && echo ok");
+    EXPECT_EQ(r.out, "ok\n") << r.err;
+}
+
+TEST_F(RunTest, OnlyStdioIsInherited) {
+    int leaked = fcntl(open("/dev/null", O_RDONLY), F_DUPFD, 50);  // no O_CLOEXEC
+    ASSERT_GE(leaked, 50);
+    auto r = run({"busybox", "ls", "/proc/self/fd"});
+    close(leaked);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "0\n1\n2\n3\n");  // 3: the directory ls reads
+}
+
+TEST_F(RunTest, ExitStatusesPassThrough) {
+    EXPECT_EQ(run({"busybox", "true"}).status, 0);
+    EXPECT_EQ(sh("exit 3").status, 3);
+    auto r = run({"busybox", "nosuch"});
+    EXPECT_EQ(r.status, 127);
+    EXPECT_EQ(r.err, "sdrun run: nosuch: executable file not found in $PATH\n");
+    r = run({"busybox", "/etc/hosts"});
+    EXPECT_EQ(r.status, 126);
+    EXPECT_EQ(r.err, "sdrun run: /etc/hosts: permission denied (not executable)\n");
+    expect_nothing_left();
+}
+
+TEST_F(RunTest, MemoryLimitKillsAnAllocationWith137) {
+    // dd allocates its block size: one 100 MiB buffer, filled from /dev/zero.
+    auto big = std::vector<std::string>{"busybox",      "dd",      "if=/dev/zero",
+                                        "of=/dev/null", "bs=100M", "count=1"};
+    auto r = run(big);
+    ASSERT_EQ(r.status, 0) << "without a limit it fits: " << r.err;
+    auto limited = std::vector<std::string>{"-m", "32m"};
+    limited.insert(limited.end(), big.begin(), big.end());
+    r = run(limited);
+    EXPECT_EQ(r.status, 137);
+    EXPECT_NE(r.err.find("OOM killed"), std::string::npos) << r.err;
+    expect_nothing_left();
+}
+
+TEST_F(RunTest, PidsLimitStopsAForkLoop) {
+    const std::string loop = "n=0; while [ $n -lt 20 ]; do sleep 60 & n=$((n+1)); done; echo $n";
+    auto r = sh(loop);
+    ASSERT_EQ(r.out, "20\n") << "without a limit all start: " << r.err;
+    r = sh(loop, {"--pids-limit", "5"});
+    EXPECT_NE(r.status, 0);
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("can't fork"), std::string::npos) << r.err;
+    expect_nothing_left();
+}
+
+TEST_F(RunTest, BadInputIsOneLineAnd125WithNothingLeft) {
+    struct Case {
+        std::vector<std::string> args;
+        std::string error;
+    };
+
+    const std::vector<Case> cases = {
+        {{"nosuch", "true"}, "no such image \"nosuch\""},
+        {{"-m", "12qb", "busybox", "true"}, "invalid memory limit \"12qb\""},
+        {{"--pids-limit", "-3", "busybox", "true"}, "invalid pids limit \"-3\""},
+        {{"busybox"}, "no command specified"},
+        {{}, "missing IMAGE"},
+        {{"-w", "rel", "busybox", "true"}, "is not absolute"},
+    };
+    for (const auto& c : cases) {
+        auto r = run(c.args);
+        EXPECT_EQ(r.status, 125) << c.error;
+        EXPECT_NE(r.err.find(c.error), std::string::npos) << r.err;
+        EXPECT_EQ(r.err_lines(), 1U) << r.err;
+        expect_nothing_left();
+    }
+}
+
+TEST_F(RunTest, WithoutRmTheContainersFilesStayAndItsNameIsTaken) {
+    auto r = sdrun(
+        root, {"run", "--name", "kept", "-m", "64m", "busybox", "sh", "-c", "echo data > /file"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(read_text(root / "containers/kept/upper/file"), "data\n");
+    r = sdrun(root, {"run", "--name", "kept", "busybox", "true"});
+    EXPECT_EQ(r.status, 125);
+    EXPECT_EQ(r.err, "sdrun run: container name \"kept\" is already in use\n");
+    EXPECT_EQ(read_text("/proc/self/mountinfo"), mounts_before);
+    EXPECT_EQ(leftover_cgroups("kept"), std::vector<fs::path>{});
+}
+
+}  // namespace
+}  // namespace sdrun_test

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tests/sdnet/support.hpp"
+
+// Helpers of the sdrun tests.
+struct archive;
+
+namespace sdrun_test {
+
+namespace fs = std::filesystem;
+using sdnet_test::Outcome;
+using sdnet_test::TempDir;
+
+// A tarball written entry by entry (pax format, uncompressed), hostile entries included.
+class Tarball {
+public:
+    explicit Tarball(fs::path file);
+    Tarball(const Tarball&) = delete;
+    Tarball& operator=(const Tarball&) = delete;
+    ~Tarball();
+
+    void file(const std::string& path, const std::string& content);
+    void dir(const std::string& path);
+    void symlink(const std::string& path, const std::string& target);
+    void char_device(const std::string& path, unsigned major, unsigned minor);
+    // Finishes the archive; returns its path.
+    const fs::path& close();
+
+private:
+    void add(const std::string& path, unsigned type, unsigned mode, const std::string& content,
+             const std::string& link);
+
+    fs::path path_;
+    ::archive* archive_;
+};
+
+// Writes <dir>/busybox.tar.gz: /bin/busybox from the host's busybox-static and a relative
+// symlink /bin/<applet> -> busybox for each applet (`busybox --install -s` would link to the
+// absolute path it runs from, which does not exist inside a container).
+fs::path busybox_tarball(const fs::path& dir);
+
+// The sdrun executable with --root `root`.
+Outcome sdrun(const fs::path& root, const std::vector<std::string>& args);
+
+// "sha256:<hex>" as `sha256sum` computes it (an independent observer of the recorded digest).
+std::string sha256sum(const fs::path& file);
+
+}  // namespace sdrun_test
