@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <fstream>
 #include <grp.h>
 
 #include <fcntl.h>
@@ -42,15 +41,19 @@ void do_mount(const std::string& source, const fs::path& target, const char* typ
     }
 }
 
-// `destination` inside `root`. The image is not running yet, so a symlink there is the image's
-// own: refuse it rather than follow it out of the rootfs (CVE-2019-16884's /proc symlink).
+// `destination` inside `root`, before pivot_root: a symlink on the way would resolve against the
+// host's root. The image is not running yet, so such a link is the image's own: refuse it
+// (CVE-2019-16884's /proc symlink) rather than follow it.
 fs::path inside(const fs::path& root, const std::string& destination) {
-    auto path = root / fs::path(destination).relative_path();
+    auto path = root;
+    for (const auto& part : fs::path(destination).relative_path()) {
+        path /= part;
 
-    struct stat st {};
+        struct stat st {};
 
-    if (lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-        throw Error("mount target " + destination + " is a symlink in the image; refusing it");
+        if (lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+            throw Error("mount target " + destination + " is a symlink in the image; refusing it");
+        }
     }
     return path;
 }
@@ -115,15 +118,23 @@ void populate_dev(const fs::path& root) {
     }
 }
 
-void write_files(const Spec& spec) {
-    for (const auto& f : spec.files) {
-        auto path = inside(spec.root.path, f.destination);
-        fs::create_directories(path.parent_path());
-        fs::remove(path);
-        std::ofstream out(path);
-        out << f.content;
-        if (!out.flush()) {
-            throw Error("cannot write " + f.destination + " in the container");
+// After pivot_root and the read-only and masked paths: a symlink in the image then resolves
+// inside the container, and cannot redirect the write into a writable host-wide /proc file.
+// The final component is replaced, never followed.
+void write_files(const std::vector<GeneratedFile>& files) {
+    for (const auto& f : files) {
+        fs::path path = f.destination;
+        std::error_code ec;
+        fs::create_directories(path.parent_path(), ec);
+        if (ec) {
+            throw Error("cannot write " + f.destination + " in the container: " + ec.message());
+        }
+        fs::remove(path, ec);
+        netlib::Fd fd(
+            open(path.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0644));
+        if (!fd || write(fd.get(), f.content.data(), f.content.size()) !=
+                       static_cast<ssize_t>(f.content.size())) {
+            throw system_error("cannot write " + f.destination + " in the container", errno);
         }
     }
 }
@@ -311,14 +322,18 @@ void set_up(const Spec& spec) {
     }
     mount_spec_mounts(spec);
     populate_dev(spec.root.path);
-    write_files(spec);
-    fs::create_directories(inside(spec.root.path, spec.process.cwd));
     if (has_namespace(spec, Namespace::network)) {
         loopback_up();
     }
     pivot_into(spec.root.path);
     readonly_paths(spec.readonly_paths);
     mask_paths(spec.masked_paths);
+    write_files(spec.files);
+    std::error_code ec;
+    if (fs::create_directories(spec.process.cwd, ec); ec) {
+        throw Error("cannot create the working directory " + spec.process.cwd + ": " +
+                    ec.message());
+    }
     if (spec.root.readonly) {
         remount_readonly("/", true);
     }

@@ -272,6 +272,54 @@ TEST_F(RunTest, BadInputIsOneLineAnd125WithNothingLeft) {
     }
 }
 
+// Imports a tarball of `entries` (symlink path -> target) as image "evil".
+void import_symlinks(const fs::path& root, const fs::path& dir,
+                     const std::vector<std::pair<std::string, std::string>>& entries) {
+    Tarball t(dir / "evil.tar");
+    for (const auto& [path, target] : entries) {
+        t.symlink(path, target);
+    }
+    auto r = sdrun(root, {"image", "import", "evil", t.close().string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+}
+
+// /etc an absolute symlink to a host directory: /etc/hostname, /etc/hosts and /etc/resolv.conf
+// are written after pivot_root, where the link resolves inside the container (and dangles
+// here), never on the host.
+TEST_F(RunTest, GeneratedFilesFollowNoSymlinkOutOfTheRoot) {
+    auto host_dir = tmp / "host-etc";
+    fs::create_directory(host_dir);
+    import_symlinks(root, tmp.path(), {{"etc", host_dir.string()}});
+    auto r = run({"evil", "true"});
+    EXPECT_EQ(r.status, 125);
+    EXPECT_NE(r.err.find("cannot write /etc/"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err_lines(), 1U) << r.err;
+    EXPECT_TRUE(fs::is_empty(host_dir)) << "written on the host";
+    expect_nothing_left();
+}
+
+// The same for the working directory docker creates when missing.
+TEST_F(RunTest, TheWorkdirIsCreatedInsideTheRoot) {
+    auto host_dir = tmp / "host-dir";
+    fs::create_directory(host_dir);
+    import_symlinks(root, tmp.path(), {{"work", host_dir.string()}});
+    auto r = run({"-w", "/work/sub", "evil", "true"});
+    EXPECT_EQ(r.status, 125);
+    EXPECT_NE(r.err.find("cannot create the working directory /work/sub"), std::string::npos)
+        << r.err;
+    EXPECT_TRUE(fs::is_empty(host_dir)) << "created on the host";
+    expect_nothing_left();
+}
+
+// /proc a symlink in the image (CVE-2019-16884's shape): refused before anything is mounted.
+TEST_F(RunTest, AMountTargetThatIsASymlinkIsRefused) {
+    import_symlinks(root, tmp.path(), {{"proc", "/"}});
+    auto r = run({"evil", "true"});
+    EXPECT_EQ(r.status, 125);
+    EXPECT_EQ(r.err, "sdrun run: mount target /proc is a symlink in the image; refusing it\n");
+    expect_nothing_left();
+}
+
 TEST_F(RunTest, WithoutRmTheContainersFilesStayAndItsNameIsTaken) {
     auto r = sdrun(
         root, {"run", "--name", "kept", "-m", "64m", "busybox", "sh", "-c", "echo data > /file"});
