@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -246,6 +247,29 @@ TEST_F(RunTest, PidsLimitStopsAForkLoop) {
     EXPECT_NE(r.status, 0);
     EXPECT_EQ(r.out, "");
     EXPECT_NE(r.err.find("can't fork"), std::string::npos) << r.err;
+    expect_nothing_left();
+}
+
+// SIGKILL from outside: 128+9, and not reported as an OOM kill (137 alone is not OOM).
+TEST_F(RunTest, AKilledContainerExitsWith137AndLeavesNothing) {
+    Background sdrun_bg(root, {"run", "--rm", "--name", "t", "--pids-limit", "10", "-m", "64m",
+                               "busybox", "sleep", "600"});
+    auto pids = wait_for_container_pids("t", 1);
+    ASSERT_EQ(kill(pids[0], SIGKILL), 0);
+    auto r = sdrun_bg.wait();
+    EXPECT_EQ(r.status, 137);
+    EXPECT_EQ(r.err, "");
+    expect_nothing_left();
+}
+
+// SIGTERM to sdrun reaches the container's command, whose status comes back.
+TEST_F(RunTest, SigtermIsForwardedToTheContainer) {
+    Background sdrun_bg(root, {"run", "--rm", "--name", "t", "--pids-limit", "10", "busybox", "sh",
+                               "-c", "trap 'exit 7' TERM; sleep 600 & wait"});
+    wait_for_container_pids("t", 2);  // the trap is set before sleep starts
+    ASSERT_EQ(kill(sdrun_bg.pid(), SIGTERM), 0);
+    auto r = sdrun_bg.wait();
+    EXPECT_EQ(r.status, 7) << r.err;
     expect_nothing_left();
 }
 

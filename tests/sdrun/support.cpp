@@ -2,11 +2,19 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <chrono>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace sdrun_test {
 
@@ -88,6 +96,87 @@ Outcome sdrun(const fs::path& root, const std::vector<std::string>& args) {
     std::vector<std::string> argv = {SDRUN_EXE, "--root", root.string()};
     argv.insert(argv.end(), args.begin(), args.end());
     return sdnet_test::run_process(argv);
+}
+
+Background::Background(const fs::path& root, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {SDRUN_EXE, "--root", root.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> argv_p;
+    for (const auto& a : argv) {
+        argv_p.push_back(const_cast<char*>(a.c_str()));  // NOLINT: POSIX API
+    }
+    argv_p.push_back(nullptr);
+    auto out = (output_ / "out").string();
+    auto err = (output_ / "err").string();
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT, 0600);
+    int rc = posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, argv_p.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+        throw std::runtime_error("posix_spawn sdrun failed");
+    }
+}
+
+Background::~Background() {
+    if (pid_ > 0) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+    }
+}
+
+Outcome Background::wait() {
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    Outcome r;
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = sdnet_test::read_file(output_ / "out");
+    r.err = sdnet_test::read_file(output_ / "err");
+    return r;
+}
+
+namespace {
+
+std::vector<pid_t> read_pids(const fs::path& procs) {
+    std::vector<pid_t> out;
+    std::ifstream in(procs);
+    for (pid_t pid = 0; in >> pid;) {
+        out.push_back(pid);
+    }
+    return out;
+}
+
+fs::path pids_cgroup(const std::string& name) {
+    std::ifstream in("/proc/self/cgroup");
+    for (std::string line; std::getline(in, line);) {
+        auto first = line.find(':');
+        auto second = line.find(':', first + 1);
+        if (line.substr(first + 1, second - first - 1) == "pids") {
+            return fs::path("/sys/fs/cgroup/pids") /
+                   fs::path(line.substr(second + 1)).relative_path() / ("sdrun-" + name);
+        }
+    }
+    throw std::runtime_error("no v1 pids hierarchy");
+}
+
+}  // namespace
+
+std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t count) {
+    auto procs = pids_cgroup(name) / "cgroup.procs";
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto pids = read_pids(procs);
+        if (pids.size() >= count) {
+            return pids;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    throw std::runtime_error("container " + name + " never had " + std::to_string(count) +
+                             " processes in " + procs.string());
 }
 
 std::string sha256sum(const fs::path& file) {

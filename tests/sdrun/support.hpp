@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "tests/sdnet/support.hpp"
 
 // Helpers of the sdrun tests.
@@ -45,6 +47,29 @@ fs::path busybox_tarball(const fs::path& dir);
 
 // The sdrun executable with --root `root`.
 Outcome sdrun(const fs::path& root, const std::vector<std::string>& args);
+
+// sdrun started in the background (stdin /dev/null, stdout and stderr to files), for tests that
+// act on a running container. Killed and reaped on destruction if still running.
+class Background {
+public:
+    Background(const fs::path& root, const std::vector<std::string>& args);
+    Background(const Background&) = delete;
+    Background& operator=(const Background&) = delete;
+    ~Background();
+
+    pid_t pid() const { return pid_; }
+
+    // Waits for sdrun to exit: its status and output.
+    Outcome wait();
+
+private:
+    TempDir output_;
+    pid_t pid_ = -1;
+};
+
+// The pids in the cgroup.procs of container `name`'s cgroup in the pids hierarchy (v1), once
+// `count` are there; throws after a generous deadline.
+std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t count);
 
 // "sha256:<hex>" as `sha256sum` computes it (an independent observer of the recorded digest).
 std::string sha256sum(const fs::path& file);
