@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <net/if.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -344,6 +345,9 @@ void set_up(const Spec& spec) {
 }  // namespace
 
 void container_main(const Spec& spec, int sync_fd, int error_fd) {
+    // The container dies with sdrun rather than run on unsupervised. Set before the sync read:
+    // if sdrun died earlier, that read sees EOF.
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     char go = 0;
     if (read(sync_fd, &go, 1) != 1) {
         _exit(kSetupFailed);  // the parent gave up

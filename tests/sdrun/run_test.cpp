@@ -273,6 +273,20 @@ TEST_F(RunTest, SigtermIsForwardedToTheContainer) {
     expect_nothing_left();
 }
 
+// sdrun killed: its container dies with it instead of running on unsupervised. (Its cgroup and
+// files stay until a later phase's cleanup by the next sdrun.)
+TEST_F(RunTest, TheContainerDiesWithSdrun) {
+    Background sdrun_bg(
+        root, {"run", "--rm", "--name", "t", "--pids-limit", "10", "busybox", "sleep", "600"});
+    wait_for_container_pids("t", 1);
+    ASSERT_EQ(kill(sdrun_bg.pid(), SIGKILL), 0);
+    EXPECT_EQ(sdrun_bg.wait().status, 137);
+    wait_for_container_pids("t", 0, /*exactly=*/true);
+    for (const auto& dir : leftover_cgroups("t")) {  // what the later phase's cleanup will do
+        rmdir(dir.c_str());
+    }
+}
+
 TEST_F(RunTest, BadInputIsOneLineAnd125WithNothingLeft) {
     struct Case {
         std::vector<std::string> args;

@@ -165,12 +165,13 @@ fs::path pids_cgroup(const std::string& name) {
 
 }  // namespace
 
-std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t count) {
+std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t count,
+                                           bool exactly) {
     auto procs = pids_cgroup(name) / "cgroup.procs";
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
         auto pids = read_pids(procs);
-        if (pids.size() >= count) {
+        if (exactly ? pids.size() == count : pids.size() >= count) {
             return pids;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -68,8 +68,9 @@ private:
 };
 
 // The pids in the cgroup.procs of container `name`'s cgroup in the pids hierarchy (v1), once
-// `count` are there; throws after a generous deadline.
-std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t count);
+// at least (`exactly`: exactly) `count` are there; throws after a generous deadline.
+std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t count,
+                                           bool exactly = false);
 
 // "sha256:<hex>" as `sha256sum` computes it (an independent observer of the recorded digest).
 std::string sha256sum(const fs::path& file);
