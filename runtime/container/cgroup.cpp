@@ -92,43 +92,53 @@ Cgroup::Cgroup(const std::string& name, const Resources& r)
                 make(c, name);
             }
         }
-        if (r.memory_limit) {
-            auto limit = std::to_string(*r.memory_limit);
-            if (version_ == CgroupVersion::v1) {
-                write("memory", "memory.limit_in_bytes", limit);
-                // No swap on top of the limit (phase 1; docker's default would be 2x memory).
-                if (fs::exists(dir_of("memory") / "memory.memsw.limit_in_bytes")) {
-                    write("memory", "memory.memsw.limit_in_bytes", limit);
-                }
-            } else {
-                write("memory", "memory.max", limit);
-                write("memory", "memory.swap.max", "0");
-            }
-        }
+        write_memory(r);
         if (r.pids_limit) {
             write("pids", "pids.max", std::to_string(*r.pids_limit));
         }
-        if (r.cpu_shares) {
-            write("cpu", version_ == CgroupVersion::v1 ? "cpu.shares" : "cpu.weight",
-                  std::to_string(version_ == CgroupVersion::v1
-                                     ? *r.cpu_shares
-                                     : 1 + ((*r.cpu_shares - 2) * 9999) / 262142));
-        }
-        if (r.cpu_quota) {
-            auto period = r.cpu_period.value_or(100000);
-            if (version_ == CgroupVersion::v1) {
-                write("cpu", "cpu.cfs_period_us", std::to_string(period));
-                write("cpu", "cpu.cfs_quota_us", std::to_string(*r.cpu_quota));
-            } else {
-                write("cpu", "cpu.max",
-                      std::to_string(*r.cpu_quota) + " " + std::to_string(period));
-            }
-        }
+        write_cpu(r);
     } catch (...) {
         for (const auto& d : dirs_) {
             remove_dir(d);
         }
         throw;
+    }
+}
+
+void Cgroup::write_memory(const Resources& r) {
+    if (!r.memory_limit) {
+        return;
+    }
+    auto limit = std::to_string(*r.memory_limit);
+    if (version_ == CgroupVersion::v2) {
+        write("memory", "memory.max", limit);
+        write("memory", "memory.swap.max", "0");
+        return;
+    }
+    write("memory", "memory.limit_in_bytes", limit);
+    // No swap on top of the limit (phase 1; docker's default would be 2x memory).
+    if (fs::exists(dir_of("memory") / "memory.memsw.limit_in_bytes")) {
+        write("memory", "memory.memsw.limit_in_bytes", limit);
+    }
+}
+
+void Cgroup::write_cpu(const Resources& r) {
+    bool v1 = version_ == CgroupVersion::v1;
+    if (r.cpu_shares) {
+        // v2 weight from v1 shares as runc converts them (1..10000 from 2..262144).
+        auto value = v1 ? *r.cpu_shares : 1 + ((*r.cpu_shares - 2) * 9999) / 262142;
+        write("cpu", v1 ? "cpu.shares" : "cpu.weight", std::to_string(value));
+    }
+    if (!r.cpu_quota) {
+        return;
+    }
+    auto quota = std::to_string(*r.cpu_quota);
+    auto period = std::to_string(r.cpu_period.value_or(100000));
+    if (v1) {
+        write("cpu", "cpu.cfs_period_us", period);
+        write("cpu", "cpu.cfs_quota_us", quota);
+    } else {
+        write("cpu", "cpu.max", quota + " " + period);
     }
 }
 

@@ -36,6 +36,8 @@ public:
 
 private:
     std::filesystem::path make(const std::string& controller, const std::string& name);
+    void write_memory(const Resources& r);
+    void write_cpu(const Resources& r);
     void write(const std::string& controller, const std::string& file, const std::string& value);
     std::filesystem::path dir_of(const std::string& controller) const;
 

@@ -273,6 +273,25 @@ TEST_F(RunTest, SigtermIsForwardedToTheContainer) {
     expect_nothing_left();
 }
 
+// The limits as the kernel holds them while the container runs (v1 files on this host).
+TEST_F(RunTest, LimitsAreWrittenToTheContainersCgroups) {
+    Background sdrun_bg(root, {"run", "--rm", "--name", "t", "-m", "32m", "--pids-limit", "10",
+                               "--cpus", "0.5", "-c", "512", "busybox", "sleep", "600"});
+    auto pids = wait_for_container_pids("t", 1);
+    auto value = [](const std::string& controller, const std::string& file) {
+        return read_text(container_cgroup(controller, "t") / file);
+    };
+    EXPECT_EQ(value("memory", "memory.limit_in_bytes"), "33554432\n");
+    EXPECT_EQ(value("pids", "pids.max"), "10\n");
+    EXPECT_EQ(value("cpu", "cpu.cfs_quota_us"), "50000\n");
+    EXPECT_EQ(value("cpu", "cpu.cfs_period_us"), "100000\n");
+    EXPECT_EQ(value("cpu", "cpu.shares"), "512\n");
+    EXPECT_EQ(value("memory", "cgroup.procs"), std::to_string(pids[0]) + "\n");
+    ASSERT_EQ(kill(pids[0], SIGKILL), 0);
+    EXPECT_EQ(sdrun_bg.wait().status, 137);
+    expect_nothing_left();
+}
+
 // sdrun killed: its container dies with it instead of running on unsupervised. (Its cgroup and
 // files stay until a later phase's cleanup by the next sdrun.)
 TEST_F(RunTest, TheContainerDiesWithSdrun) {

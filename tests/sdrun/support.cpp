@@ -150,24 +150,25 @@ std::vector<pid_t> read_pids(const fs::path& procs) {
     return out;
 }
 
-fs::path pids_cgroup(const std::string& name) {
+}  // namespace
+
+fs::path container_cgroup(const std::string& controller, const std::string& name) {
     std::ifstream in("/proc/self/cgroup");
     for (std::string line; std::getline(in, line);) {
         auto first = line.find(':');
         auto second = line.find(':', first + 1);
-        if (line.substr(first + 1, second - first - 1) == "pids") {
-            return fs::path("/sys/fs/cgroup/pids") /
+        auto list = "," + line.substr(first + 1, second - first - 1) + ",";
+        if (list.find("," + controller + ",") != std::string::npos) {
+            return fs::path("/sys/fs/cgroup") / controller /
                    fs::path(line.substr(second + 1)).relative_path() / ("sdrun-" + name);
         }
     }
-    throw std::runtime_error("no v1 pids hierarchy");
+    throw std::runtime_error("no v1 " + controller + " hierarchy");
 }
-
-}  // namespace
 
 std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t count,
                                            bool exactly) {
-    auto procs = pids_cgroup(name) / "cgroup.procs";
+    auto procs = container_cgroup("pids", name) / "cgroup.procs";
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
         auto pids = read_pids(procs);
