@@ -85,7 +85,7 @@ protected:
 
     // `sdrun run --rm --name t <args>`.
     Outcome run(const std::vector<std::string>& args) {
-        std::vector<std::string> all = {"run", "--rm", "--name", "t"};
+        std::vector<std::string> all = {"run", "--rm", "--name", id};
         all.insert(all.end(), args.begin(), args.end());
         return sdrun(root, all);
     }
@@ -97,7 +97,9 @@ protected:
     }
 
     // Nothing of container `name` is left: mounts, cgroups, files.
-    void expect_nothing_left(const std::string& name = "t") {
+    void expect_nothing_left() { expect_nothing_left(id); }
+
+    void expect_nothing_left(const std::string& name) {
         EXPECT_EQ(read_text("/proc/self/mountinfo"), mounts_before);
         EXPECT_EQ(leftover_cgroups(name), std::vector<fs::path>{});
         EXPECT_FALSE(fs::exists(root / "containers" / name));
@@ -106,6 +108,8 @@ protected:
     TempDir tmp;
     fs::path root = tmp / "store";
     std::string mounts_before;
+    // Unique among concurrently running tests: their cgroups share one parent.
+    const std::string id = "t" + std::to_string(getpid());
 };
 
 TEST_F(RunTest, EchoHelloPrintsHello) {
@@ -130,7 +134,7 @@ TEST_F(RunTest, HostnameIsTheContainers) {
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "box\nbox\n1\n");
     r = sh("hostname");
-    EXPECT_EQ(r.out, "t\n") << "the default hostname is the container's name";
+    EXPECT_EQ(r.out, id + "\n") << "the default hostname is the container's name";
 }
 
 TEST_F(RunTest, HostMountsAreInvisible) {
@@ -252,9 +256,9 @@ TEST_F(RunTest, PidsLimitStopsAForkLoop) {
 
 // SIGKILL from outside: 128+9, and not reported as an OOM kill (137 alone is not OOM).
 TEST_F(RunTest, AKilledContainerExitsWith137AndLeavesNothing) {
-    Background sdrun_bg(root, {"run", "--rm", "--name", "t", "--pids-limit", "10", "-m", "64m",
+    Background sdrun_bg(root, {"run", "--rm", "--name", id, "--pids-limit", "10", "-m", "64m",
                                "busybox", "sleep", "600"});
-    auto pids = wait_for_container_pids("t", 1);
+    auto pids = wait_for_container_pids(id, 1);
     ASSERT_EQ(kill(pids[0], SIGKILL), 0);
     auto r = sdrun_bg.wait();
     EXPECT_EQ(r.status, 137);
@@ -264,9 +268,9 @@ TEST_F(RunTest, AKilledContainerExitsWith137AndLeavesNothing) {
 
 // SIGTERM to sdrun reaches the container's command, whose status comes back.
 TEST_F(RunTest, SigtermIsForwardedToTheContainer) {
-    Background sdrun_bg(root, {"run", "--rm", "--name", "t", "--pids-limit", "10", "busybox", "sh",
+    Background sdrun_bg(root, {"run", "--rm", "--name", id, "--pids-limit", "10", "busybox", "sh",
                                "-c", "trap 'exit 7' TERM; sleep 600 & wait"});
-    wait_for_container_pids("t", 2);  // the trap is set before sleep starts
+    wait_for_container_pids(id, 2);  // the trap is set before sleep starts
     ASSERT_EQ(kill(sdrun_bg.pid(), SIGTERM), 0);
     auto r = sdrun_bg.wait();
     EXPECT_EQ(r.status, 7) << r.err;
@@ -275,11 +279,11 @@ TEST_F(RunTest, SigtermIsForwardedToTheContainer) {
 
 // The limits as the kernel holds them while the container runs (v1 files on this host).
 TEST_F(RunTest, LimitsAreWrittenToTheContainersCgroups) {
-    Background sdrun_bg(root, {"run", "--rm", "--name", "t", "-m", "32m", "--pids-limit", "10",
+    Background sdrun_bg(root, {"run", "--rm", "--name", id, "-m", "32m", "--pids-limit", "10",
                                "--cpus", "0.5", "-c", "512", "busybox", "sleep", "600"});
-    auto pids = wait_for_container_pids("t", 1);
-    auto value = [](const std::string& controller, const std::string& file) {
-        return read_text(container_cgroup(controller, "t") / file);
+    auto pids = wait_for_container_pids(id, 1);
+    auto value = [this](const std::string& controller, const std::string& file) {
+        return read_text(container_cgroup(controller, id) / file);
     };
     EXPECT_EQ(value("memory", "memory.limit_in_bytes"), "33554432\n");
     EXPECT_EQ(value("pids", "pids.max"), "10\n");
@@ -296,12 +300,12 @@ TEST_F(RunTest, LimitsAreWrittenToTheContainersCgroups) {
 // files stay until a later phase's cleanup by the next sdrun.)
 TEST_F(RunTest, TheContainerDiesWithSdrun) {
     Background sdrun_bg(
-        root, {"run", "--rm", "--name", "t", "--pids-limit", "10", "busybox", "sleep", "600"});
-    wait_for_container_pids("t", 1);
+        root, {"run", "--rm", "--name", id, "--pids-limit", "10", "busybox", "sleep", "600"});
+    wait_for_container_pids(id, 1);
     ASSERT_EQ(kill(sdrun_bg.pid(), SIGKILL), 0);
     EXPECT_EQ(sdrun_bg.wait().status, 137);
-    wait_for_container_pids("t", 0, /*exactly=*/true);
-    for (const auto& dir : leftover_cgroups("t")) {  // what the later phase's cleanup will do
+    wait_for_container_pids(id, 0, /*exactly=*/true);
+    for (const auto& dir : leftover_cgroups(id)) {  // what the later phase's cleanup will do
         rmdir(dir.c_str());
     }
 }
@@ -378,15 +382,16 @@ TEST_F(RunTest, AMountTargetThatIsASymlinkIsRefused) {
 }
 
 TEST_F(RunTest, WithoutRmTheContainersFilesStayAndItsNameIsTaken) {
+    const std::string kept = "kept" + id;
     auto r = sdrun(
-        root, {"run", "--name", "kept", "-m", "64m", "busybox", "sh", "-c", "echo data > /file"});
+        root, {"run", "--name", kept, "-m", "64m", "busybox", "sh", "-c", "echo data > /file"});
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(read_text(root / "containers/kept/upper/file"), "data\n");
-    r = sdrun(root, {"run", "--name", "kept", "busybox", "true"});
+    EXPECT_EQ(read_text(root / "containers" / kept / "upper/file"), "data\n");
+    r = sdrun(root, {"run", "--name", kept, "busybox", "true"});
     EXPECT_EQ(r.status, 125);
-    EXPECT_EQ(r.err, "sdrun run: container name \"kept\" is already in use\n");
+    EXPECT_EQ(r.err, "sdrun run: container name \"" + kept + "\" is already in use\n");
     EXPECT_EQ(read_text("/proc/self/mountinfo"), mounts_before);
-    EXPECT_EQ(leftover_cgroups("kept"), std::vector<fs::path>{});
+    EXPECT_EQ(leftover_cgroups(kept), std::vector<fs::path>{});
 }
 
 }  // namespace
