@@ -67,8 +67,7 @@ void remove_dir(const fs::path& dir) {
 }  // namespace
 
 CgroupVersion detect_cgroup_version() {
-    struct statfs st {};
-
+    struct statfs st = {};
     if (statfs(kCgroupRoot, &st) != 0) {
         throw system_error(std::string("cannot inspect ") + kCgroupRoot, errno);
     }

@@ -34,8 +34,7 @@ public:
     explicit SignalForwarder(pid_t pid) {
         g_container_pid = pid;
 
-        struct sigaction sa {};
-
+        struct sigaction sa = {};
         sa.sa_handler = forward_signal;
         sigemptyset(&sa.sa_mask);
         for (std::size_t i = 0; i < std::size(kForwardedSignals); ++i) {

@@ -1,5 +1,6 @@
 #include "runtime/container/image_store.hpp"
 
+#include <algorithm>
 #include <archive.h>
 #include <archive_entry.h>
 #include <chrono>
@@ -46,9 +47,7 @@ std::optional<std::string> symlink_on_the_way(const fs::path& path) {
     fs::path prefix;
     for (const auto& part : path.parent_path()) {
         prefix /= part;
-
-        struct stat st {};
-
+        struct stat st = {};
         if (lstat(prefix.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
             return prefix.string();
         }

@@ -49,9 +49,7 @@ fs::path inside(const fs::path& root, const std::string& destination) {
     auto path = root;
     for (const auto& part : fs::path(destination).relative_path()) {
         path /= part;
-
-        struct stat st {};
-
+        struct stat st = {};
         if (lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
             throw Error("mount target " + destination + " is a symlink in the image; refusing it");
         }
@@ -173,8 +171,7 @@ void pivot_into(const fs::path& root) {
 
 void mask_paths(const std::vector<std::string>& paths) {
     for (const auto& p : paths) {
-        struct stat st {};
-
+        struct stat st = {};
         if (lstat(p.c_str(), &st) != 0) {
             continue;  // absent on this kernel: nothing to hide
         }
