@@ -1,7 +1,10 @@
 #include "runtime/container/cgroup.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <iterator>
+#include <set>
 #include <sstream>
 
 #include <sys/stat.h>
@@ -151,6 +154,9 @@ fs::path Cgroup::make(const std::string& controller, const std::string& name) {
     fs::path base =
         version_ == CgroupVersion::v2 ? fs::path(kCgroupRoot) : fs::path(kCgroupRoot) / controller;
     auto dir = base / fs::path(own_path(version_, controller)).relative_path() / ("sdrun-" + name);
+    if (version_ == CgroupVersion::v2) {
+        enable_controllers(dir.parent_path());
+    }
     if (mkdir(dir.c_str(), 0755) != 0) {
         throw system_error("cannot create cgroup " + dir.string(), errno);
     }
@@ -158,16 +164,36 @@ fs::path Cgroup::make(const std::string& controller, const std::string& name) {
     return dir;
 }
 
-fs::path Cgroup::dir_of(const std::string& controller) const {
-    if (version_ == CgroupVersion::v2) {
-        return dirs_.at(0);
+// On v2 a child has a controller's files only when its parent lists it in
+// cgroup.subtree_control.
+void Cgroup::enable_controllers(const fs::path& parent) const {
+    std::ifstream in(parent / "cgroup.controllers");
+    std::set<std::string> offered{std::istream_iterator<std::string>(in),
+                                  std::istream_iterator<std::string>()};
+    for (const auto& c : controllers_) {
+        if (offered.count(c) == 0) {
+            throw Error("cgroup " + parent.string() + " does not offer the " + c + " controller");
+        }
+        std::ofstream out(parent / "cgroup.subtree_control");
+        out << "+" << c << std::flush;
+        if (!out) {
+            throw Error("cannot enable the " + c + " controller in " + parent.string() +
+                        "/cgroup.subtree_control");
+        }
     }
+}
+
+fs::path Cgroup::dir_of(const std::string& controller) const {
     for (std::size_t i = 0; i < controllers_.size(); ++i) {
         if (controllers_[i] == controller) {
-            return dirs_.at(i);
+            return dirs_.at(version_ == CgroupVersion::v2 ? 0 : i);
         }
     }
     throw Error("no " + controller + " cgroup");
+}
+
+bool Cgroup::uses(const std::string& controller) const {
+    return std::find(controllers_.begin(), controllers_.end(), controller) != controllers_.end();
 }
 
 void Cgroup::write(const std::string& controller, const std::string& file,
@@ -191,14 +217,11 @@ void Cgroup::add(pid_t pid) const {
 }
 
 bool Cgroup::oom_killed() const {
-    fs::path file;
-    try {
-        file = dir_of("memory") /
-               (version_ == CgroupVersion::v1 ? "memory.oom_control" : "memory.events");
-    } catch (const Error&) {
+    if (!uses("memory")) {
         return false;
     }
-    std::ifstream in(file);
+    std::ifstream in(dir_of("memory") /
+                     (version_ == CgroupVersion::v1 ? "memory.oom_control" : "memory.events"));
     std::string key;
     long long value = 0;
     while (in >> key >> value) {

@@ -36,10 +36,12 @@ public:
 
 private:
     std::filesystem::path make(const std::string& controller, const std::string& name);
+    void enable_controllers(const std::filesystem::path& parent) const;
     void write_memory(const Resources& r);
     void write_cpu(const Resources& r);
     void write(const std::string& controller, const std::string& file, const std::string& value);
     std::filesystem::path dir_of(const std::string& controller) const;
+    bool uses(const std::string& controller) const;
 
     CgroupVersion version_;
     std::vector<std::string> controllers_;

@@ -153,17 +153,19 @@ std::vector<pid_t> read_pids(const fs::path& procs) {
 }  // namespace
 
 fs::path container_cgroup(const std::string& controller, const std::string& name) {
+    bool v2 = fs::exists("/sys/fs/cgroup/cgroup.controllers");
     std::ifstream in("/proc/self/cgroup");
     for (std::string line; std::getline(in, line);) {
         auto first = line.find(':');
         auto second = line.find(':', first + 1);
         auto list = "," + line.substr(first + 1, second - first - 1) + ",";
-        if (list.find("," + controller + ",") != std::string::npos) {
-            return fs::path("/sys/fs/cgroup") / controller /
+        bool match = v2 ? list == ",," : list.find("," + controller + ",") != std::string::npos;
+        if (match) {
+            return fs::path("/sys/fs/cgroup") / (v2 ? "" : controller) /
                    fs::path(line.substr(second + 1)).relative_path() / ("sdrun-" + name);
         }
     }
-    throw std::runtime_error("no v1 " + controller + " hierarchy");
+    throw std::runtime_error("no " + controller + " cgroup hierarchy");
 }
 
 std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t count,

@@ -67,10 +67,11 @@ private:
     pid_t pid_ = -1;
 };
 
-// Container `name`'s cgroup directory in the v1 hierarchy of `controller` (this host's layout).
+// Container `name`'s cgroup directory: in the v1 hierarchy of `controller`, or the one v2
+// directory when /sys/fs/cgroup is cgroup2.
 fs::path container_cgroup(const std::string& controller, const std::string& name);
 
-// The pids in the cgroup.procs of container `name`'s cgroup in the pids hierarchy (v1), once
+// The pids in the cgroup.procs of container `name`'s pids cgroup, once
 // at least (`exactly`: exactly) `count` are there; throws after a generous deadline.
 std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t count,
                                            bool exactly = false);
