@@ -33,6 +33,8 @@ TEST_F(RunTest, HostnameIsTheContainers) {
     auto r = sh("hostname; cat /etc/hostname; grep -c box /etc/hosts", {"--hostname", "box"});
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "box\nbox\n1\n");
+    r = run({"busybox", "cat", "/etc/resolv.conf"});
+    EXPECT_EQ(r.out, read_text("/etc/resolv.conf"));
     r = sh("hostname");
     EXPECT_EQ(r.out, id + "\n") << "the default hostname is the container's name";
 }
@@ -71,6 +73,8 @@ TEST_F(RunTest, ProcSysIsReadOnly) {
     EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
     r = sh("grep ' /proc/sys ' /proc/self/mountinfo");
     EXPECT_NE(r.out.find(" /proc/sys ro,"), std::string::npos) << r.out;
+    r = sh("echo 1500 > /sys/class/net/lo/mtu");  // /sys is read-only as a whole
+    EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
 }
 
 TEST_F(RunTest, DockersCapabilitiesInEverySetAndNoMount) {
