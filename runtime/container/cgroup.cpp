@@ -1,0 +1,235 @@
+#include "runtime/container/cgroup.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
+
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+
+#include "runtime/container/error.hpp"
+
+namespace sdrun {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
+
+// This process's path in a hierarchy, from /proc/self/cgroup ("4:memory:/a/b", "0::/a").
+std::string own_path(CgroupVersion version, const std::string& controller) {
+    std::ifstream in("/proc/self/cgroup");
+    std::string line;
+    while (std::getline(in, line)) {
+        auto first = line.find(':');
+        auto second = line.find(':', first + 1);
+        if (first == std::string::npos || second == std::string::npos) {
+            continue;
+        }
+        std::string list = line.substr(first + 1, second - first - 1);
+        bool match = version == CgroupVersion::v2
+                         ? line.rfind("0::", 0) == 0
+                         : ("," + list + ",").find("," + controller + ",") != std::string::npos;
+        if (match) {
+            return line.substr(second + 1);
+        }
+    }
+    throw Error("this process is in no " + controller + " cgroup (/proc/self/cgroup)");
+}
+
+std::vector<std::string> needed_controllers(const Resources& r) {
+    std::vector<std::string> out;
+    if (r.memory_limit) {
+        out.push_back("memory");
+    }
+    if (r.pids_limit) {
+        out.push_back("pids");
+    }
+    if (r.cpu_shares || r.cpu_quota) {
+        out.push_back("cpu");
+    }
+    return out;
+}
+
+// rmdir, retried while the kernel still counts exiting tasks (EBUSY right after the last exit).
+void remove_dir(const fs::path& dir) {
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        if (rmdir(dir.c_str()) == 0 || errno == ENOENT || errno != EBUSY) {
+            return;
+        }
+        usleep(1000);
+    }
+}
+
+}  // namespace
+
+CgroupVersion detect_cgroup_version() {
+    struct statfs st = {};
+    if (statfs(kCgroupRoot, &st) != 0) {
+        throw system_error(std::string("cannot inspect ") + kCgroupRoot, errno);
+    }
+    if (st.f_type == CGROUP2_SUPER_MAGIC) {
+        return CgroupVersion::v2;
+    }
+    if (st.f_type == TMPFS_MAGIC) {
+        return CgroupVersion::v1;
+    }
+    throw Error(std::string(kCgroupRoot) + " is neither cgroup2 nor a tmpfs of v1 hierarchies");
+}
+
+Cgroup::Cgroup(const std::string& name, const Resources& r)
+    : version_(detect_cgroup_version()), controllers_(needed_controllers(r)) {
+    try {
+        if (version_ == CgroupVersion::v2 && !controllers_.empty()) {
+            make("", name);
+        }
+        for (const auto& c : controllers_) {
+            if (version_ == CgroupVersion::v1) {
+                make(c, name);
+            }
+        }
+        write_memory(r);
+        if (r.pids_limit) {
+            write("pids", "pids.max", std::to_string(*r.pids_limit));
+        }
+        write_cpu(r);
+    } catch (...) {
+        for (const auto& d : dirs_) {
+            remove_dir(d);
+        }
+        throw;
+    }
+}
+
+void Cgroup::write_memory(const Resources& r) {
+    if (!r.memory_limit) {
+        return;
+    }
+    auto limit = std::to_string(*r.memory_limit);
+    if (version_ == CgroupVersion::v2) {
+        write("memory", "memory.max", limit);
+        write("memory", "memory.swap.max", "0");
+        return;
+    }
+    write("memory", "memory.limit_in_bytes", limit);
+    // No swap on top of the limit (phase 1; docker's default would be 2x memory).
+    if (fs::exists(dir_of("memory") / "memory.memsw.limit_in_bytes")) {
+        write("memory", "memory.memsw.limit_in_bytes", limit);
+    }
+}
+
+void Cgroup::write_cpu(const Resources& r) {
+    bool v1 = version_ == CgroupVersion::v1;
+    if (r.cpu_shares) {
+        // v2 weight from v1 shares as runc converts them (1..10000 from 2..262144).
+        auto value = v1 ? *r.cpu_shares : 1 + ((*r.cpu_shares - 2) * 9999) / 262142;
+        write("cpu", v1 ? "cpu.shares" : "cpu.weight", std::to_string(value));
+    }
+    if (!r.cpu_quota) {
+        return;
+    }
+    auto quota = std::to_string(*r.cpu_quota);
+    auto period = std::to_string(r.cpu_period.value_or(100000));
+    if (v1) {
+        write("cpu", "cpu.cfs_period_us", period);
+        write("cpu", "cpu.cfs_quota_us", quota);
+    } else {
+        write("cpu", "cpu.max", quota + " " + period);
+    }
+}
+
+Cgroup::~Cgroup() {
+    for (const auto& d : dirs_) {
+        remove_dir(d);
+    }
+}
+
+fs::path Cgroup::make(const std::string& controller, const std::string& name) {
+    fs::path base =
+        version_ == CgroupVersion::v2 ? fs::path(kCgroupRoot) : fs::path(kCgroupRoot) / controller;
+    auto dir = base / fs::path(own_path(version_, controller)).relative_path() / ("sdrun-" + name);
+    if (version_ == CgroupVersion::v2) {
+        enable_controllers(dir.parent_path());
+    }
+    if (mkdir(dir.c_str(), 0755) != 0) {
+        throw system_error("cannot create cgroup " + dir.string(), errno);
+    }
+    dirs_.push_back(dir);
+    return dir;
+}
+
+// On v2 a child has a controller's files only when its parent lists it in
+// cgroup.subtree_control.
+void Cgroup::enable_controllers(const fs::path& parent) const {
+    std::ifstream in(parent / "cgroup.controllers");
+    std::set<std::string> offered{std::istream_iterator<std::string>(in),
+                                  std::istream_iterator<std::string>()};
+    for (const auto& c : controllers_) {
+        if (offered.count(c) == 0) {
+            throw Error("cgroup " + parent.string() + " does not offer the " + c + " controller");
+        }
+        std::ofstream out(parent / "cgroup.subtree_control");
+        out << "+" << c << std::flush;
+        if (!out) {
+            throw Error("cannot enable the " + c + " controller in " + parent.string() +
+                        "/cgroup.subtree_control");
+        }
+    }
+}
+
+fs::path Cgroup::dir_of(const std::string& controller) const {
+    for (std::size_t i = 0; i < controllers_.size(); ++i) {
+        if (controllers_[i] == controller) {
+            return dirs_.at(version_ == CgroupVersion::v2 ? 0 : i);
+        }
+    }
+    throw Error("no " + controller + " cgroup");
+}
+
+bool Cgroup::uses(const std::string& controller) const {
+    return std::find(controllers_.begin(), controllers_.end(), controller) != controllers_.end();
+}
+
+void Cgroup::write(const std::string& controller, const std::string& file,
+                   const std::string& value) {
+    auto path = dir_of(controller) / file;
+    std::ofstream out(path);
+    out << value << std::flush;
+    if (!out) {
+        throw Error("cgroup " + path.string() + " refused \"" + value + "\"");
+    }
+}
+
+void Cgroup::add(pid_t pid) const {
+    for (const auto& d : dirs_) {
+        std::ofstream out(d / "cgroup.procs");
+        out << pid << std::flush;
+        if (!out) {
+            throw Error("cannot move process " + std::to_string(pid) + " into " + d.string());
+        }
+    }
+}
+
+bool Cgroup::oom_killed() const {
+    if (!uses("memory")) {
+        return false;
+    }
+    std::ifstream in(dir_of("memory") /
+                     (version_ == CgroupVersion::v1 ? "memory.oom_control" : "memory.events"));
+    std::string key;
+    long long value = 0;
+    while (in >> key >> value) {
+        if (key == "oom_kill" && value > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace sdrun

@@ -1,0 +1,209 @@
+#include "runtime/container/container.hpp"
+
+#include <cerrno>
+#include <csignal>
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "netlib/fd.hpp"
+#include "runtime/container/cgroup.hpp"
+#include "runtime/container/error.hpp"
+#include "runtime/container/setup.hpp"
+
+namespace sdrun {
+namespace {
+
+volatile sig_atomic_t g_container_pid = 0;
+
+void forward_signal(int sig) {
+    if (g_container_pid > 0) {
+        kill(g_container_pid, sig);
+    }
+}
+
+constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+// Forwards the signals above to the container while it lives; restores the old handlers.
+class SignalForwarder {
+public:
+    explicit SignalForwarder(pid_t pid) {
+        g_container_pid = pid;
+
+        struct sigaction sa = {};
+        sa.sa_handler = forward_signal;
+        sigemptyset(&sa.sa_mask);
+        for (std::size_t i = 0; i < std::size(kForwardedSignals); ++i) {
+            sigaction(kForwardedSignals[i], &sa, &old_[i]);
+        }
+    }
+
+    SignalForwarder(const SignalForwarder&) = delete;
+    SignalForwarder& operator=(const SignalForwarder&) = delete;
+
+    ~SignalForwarder() {
+        for (std::size_t i = 0; i < std::size(kForwardedSignals); ++i) {
+            sigaction(kForwardedSignals[i], &old_[i], nullptr);
+        }
+        g_container_pid = 0;
+    }
+
+private:
+    struct sigaction old_[std::size(kForwardedSignals)]{};
+};
+
+struct Pipe {
+    netlib::Fd read;
+    netlib::Fd write;
+};
+
+Pipe make_pipe() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        throw system_error("pipe failed", errno);
+    }
+    return {netlib::Fd(fds[0]), netlib::Fd(fds[1])};
+}
+
+int clone_flags(const Spec& spec) {
+    int flags = 0;
+    for (auto ns : spec.namespaces) {
+        switch (ns) {
+            case Namespace::pid:
+                flags |= CLONE_NEWPID;
+                break;
+            case Namespace::mount:
+                flags |= CLONE_NEWNS;
+                break;
+            case Namespace::uts:
+                flags |= CLONE_NEWUTS;
+                break;
+            case Namespace::ipc:
+                flags |= CLONE_NEWIPC;
+                break;
+            case Namespace::network:
+                flags |= CLONE_NEWNET;
+                break;
+        }
+    }
+    return flags;
+}
+
+int wait_status(pid_t pid) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            throw system_error("waitpid failed", errno);
+        }
+    }
+    return status;
+}
+
+// The cloned child until it has been waited for: killed and reaped if setup is abandoned.
+class Child {
+public:
+    explicit Child(pid_t pid) : pid_(pid) {}
+
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+
+    ~Child() {
+        if (pid_ > 0) {
+            kill(pid_, SIGKILL);
+            wait_status(pid_);
+        }
+    }
+
+    pid_t pid() const { return pid_; }
+
+    int wait() {
+        int status = wait_status(pid_);
+        pid_ = 0;
+        return status;
+    }
+
+private:
+    pid_t pid_;
+};
+
+std::string read_all(int fd) {
+    std::string out;
+    char buf[512];
+    ssize_t n = 0;
+    while ((n = read(fd, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno != EINTR) {
+            break;
+        }
+        if (n > 0) {
+            out.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    return out;
+}
+
+// The child's report "<errno> <message>": errno is set only when execve failed.
+[[noreturn]] void throw_setup_error(const std::string& report) {
+    auto space = report.find(' ');
+    int err = std::atoi(report.substr(0, space).c_str());
+    auto message = space == std::string::npos ? report : report.substr(space + 1);
+    if (err != 0) {
+        throw ExecError(message, err);
+    }
+    throw Error(message);
+}
+
+pid_t clone_child(const Spec& spec, Pipe& sync, Pipe& errors) {
+    // A raw clone acts like fork with new namespaces; this process is single-threaded.
+    auto pid = static_cast<pid_t>(
+        syscall(SYS_clone, clone_flags(spec) | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    if (pid < 0) {
+        throw system_error("cannot create the container's namespaces", errno);
+    }
+    if (pid == 0) {
+        sync.write.reset();
+        errors.read.reset();
+        container_main(spec, sync.read.get(), errors.write.get());
+    }
+    return pid;
+}
+
+}  // namespace
+
+RunResult run_container(const Spec& spec, const std::string& name) {
+    if (spec.process.args.empty()) {
+        throw Error("no command to run");
+    }
+    Cgroup cgroup(name, spec.resources);
+    auto sync = make_pipe();
+    auto errors = make_pipe();
+    Child child(clone_child(spec, sync, errors));
+    sync.read.reset();
+    errors.write.reset();
+    cgroup.add(child.pid());
+    SignalForwarder forwarder(child.pid());
+    char go = 1;
+    if (write(sync.write.get(), &go, 1) != 1) {
+        throw system_error("cannot start the container", errno);
+    }
+    auto report = read_all(errors.read.get());
+    if (!report.empty()) {
+        child.wait();
+        throw_setup_error(report);
+    }
+    int status = child.wait();
+    RunResult result;
+    if (WIFSIGNALED(status)) {
+        result.signal = WTERMSIG(status);
+        result.exit_code = 128 + result.signal;
+    } else {
+        result.exit_code = WEXITSTATUS(status);
+    }
+    result.oom_killed = cgroup.oom_killed();
+    return result;
+}
+
+}  // namespace sdrun

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+// What the library executes: a subset of the OCI runtime spec's config.json (process, root,
+// hostname, mounts, linux.namespaces, linux.resources, masked/readonly paths, capabilities).
+namespace sdrun {
+
+struct Process {
+    std::vector<std::string> args;  // args[0] is looked up in the PATH of `env`, as execvp does
+    std::vector<std::string> env;   // "KEY=VALUE"
+    std::string cwd = "/";          // created when missing, as docker does for -w
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<int> capabilities;  // CAP_* numbers: bounding, permitted, effective,
+                                    // inheritable and ambient sets alike
+    bool no_new_privileges = true;
+};
+
+// An OverlayFS root: mounted at Root::path inside the container's mount namespace, so it is
+// never visible on the host and goes away with the namespace.
+struct Overlay {
+    std::filesystem::path lower;
+    std::filesystem::path upper;
+    std::filesystem::path work;
+};
+
+struct Root {
+    std::filesystem::path path;  // absolute
+    bool readonly = false;
+    std::optional<Overlay> overlay;
+};
+
+struct Mount {
+    std::string destination;  // absolute, inside the container
+    std::string type;         // "proc", "tmpfs", "bind", ...
+    std::string source;
+    unsigned long flags = 0;  // MS_* flags
+    std::string data;         // filesystem options, e.g. "mode=755"
+};
+
+enum class Namespace { pid, mount, uts, ipc, network };
+
+struct Resources {
+    std::optional<std::int64_t> memory_limit;  // bytes
+    std::optional<std::int64_t> pids_limit;
+    std::optional<std::int64_t> cpu_shares;
+    std::optional<std::int64_t> cpu_quota;   // microseconds per period
+    std::optional<std::int64_t> cpu_period;  // microseconds
+};
+
+// A file the runtime writes and bind-mounts (/etc/hostname, /etc/hosts, /etc/resolv.conf).
+struct GeneratedFile {
+    std::string destination;
+    std::string content;
+};
+
+struct Spec {
+    Process process;
+    std::string hostname;
+    Root root;
+    std::vector<Mount> mounts;  // mounted in order, before pivot_root
+    std::vector<Namespace> namespaces;
+    Resources resources;
+    std::vector<std::string> masked_paths;
+    std::vector<std::string> readonly_paths;
+    std::vector<GeneratedFile> files;
+};
+
+// docker's defaults: every namespace above, proc/sys/dev/devpts/shm/mqueue mounts, runc's masked
+// and read-only paths, docker's 14 capabilities, no_new_privs, PATH and HOME for root.
+Spec default_spec();
+
+// docker's default capability set (moby daemon/pkg/oci/caps/defaults.go).
+std::vector<int> default_capabilities();
+
+// The device nodes bind-mounted from the host into the container's /dev tmpfs.
+const std::vector<std::string>& default_devices();
+
+}  // namespace sdrun

@@ -1,0 +1,58 @@
+// sdrun image import|ls|rm: the image store.
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "runtime/container/image_store.hpp"
+#include "runtime/sdrun/cli.hpp"
+
+namespace sdrun::cli {
+
+int cmd_image_import(Invocation& inv) {
+    auto p =
+        parse(inv, "image import", po::options_description("Options"), {"NAME", "FILE"}, false);
+    if (!p) {
+        return 0;
+    }
+    auto info = ImageStore(inv.root).import(p->positional[0], p->positional[1]);
+    inv.out << info.name << " " << info.digest << "\n";
+    return 0;
+}
+
+int cmd_image_ls(Invocation& inv) {
+    po::options_description options("Options");
+    options.add_options()("json", po::bool_switch(), "print the list as JSON");
+    auto p = parse(inv, "image ls", options, {}, false);
+    if (!p) {
+        return 0;
+    }
+    auto images = ImageStore(inv.root).list();
+    if (p->vm["json"].as<bool>()) {
+        auto out = nlohmann::json::array();
+        for (const auto& i : images) {
+            out.push_back(
+                {{"name", i.name}, {"digest", i.digest}, {"size", i.size}, {"created", i.created}});
+        }
+        inv.out << out.dump(2) << "\n";
+        return 0;
+    }
+    inv.out << std::left << std::setw(20) << "NAME" << std::setw(22) << "DIGEST" << std::setw(22)
+            << "CREATED"
+            << "SIZE\n";
+    for (const auto& i : images) {
+        inv.out << std::setw(20) << i.name << std::setw(22) << i.digest.substr(0, 19)
+                << std::setw(22) << i.created << i.size << "\n";
+    }
+    return 0;
+}
+
+int cmd_image_rm(Invocation& inv) {
+    auto p = parse(inv, "image rm", po::options_description("Options"), {"NAME"}, false);
+    if (!p) {
+        return 0;
+    }
+    ImageStore(inv.root).remove(p->positional[0]);
+    return 0;
+}
+
+}  // namespace sdrun::cli
