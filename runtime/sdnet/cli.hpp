@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/cli/command_line.hpp"
 #include "runtime/libcni/conf.hpp"
 #include "runtime/libcni/runtime.hpp"
 
@@ -21,10 +22,7 @@ namespace po = boost::program_options;
 using nlohmann::json;
 
 // A command line the user got wrong: printed as one line with a pointer to --help, exit 2.
-class UsageError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+using UsageError = cli::UsageError;
 
 // Options every subcommand accepts, before or after its name.
 struct Globals {

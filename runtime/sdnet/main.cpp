@@ -1,10 +1,9 @@
 // sdnet: attach network namespaces to CNI networks, as libcni-based runtimes do.
 #include <iostream>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "runtime/libcni/error.hpp"
+#include "runtime/cli/command_line.hpp"
 #include "runtime/sdnet/commands.hpp"
 
 namespace sdnet {
@@ -42,39 +41,19 @@ void print_usage(std::ostream& out, const po::options_description& globals) {
     out << "\n" << globals << "\nRun 'sdnet COMMAND --help' for a command's options.\n";
 }
 
-// Options before the command name are global ones; the first other word is the command.
-std::size_t command_index(const std::vector<std::string>& args) {
-    static const std::set<std::string> kWithValue = {"--conf-dir", "--plugin-dir", "--cache-dir"};
-    std::size_t i = 0;
-    while (i < args.size() && args[i].size() > 1 && args[i][0] == '-' && args[i] != "--") {
-        i += kWithValue.count(args[i]) != 0 ? 2 : 1;
-    }
-    return i;
-}
-
 int run(const std::vector<std::string>& args, std::string& context) {
     Invocation inv{"", {}, {}, std::cout};
     auto globals = global_options(inv.globals);
-    po::options_description top;
-    top.add_options()("help,h", "show this help")("version", "show the version");
-    top.add(globals);
-    std::size_t cmd = std::min(command_index(args), args.size());
-    po::variables_map vm;
-    try {
-        std::vector<std::string> head(args.begin(), args.begin() + static_cast<long>(cmd));
-        po::store(po::command_line_parser(head).options(top).run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        throw UsageError(e.what());
-    }
-    if (vm.count("help") != 0) {
+    auto top = cli::parse_top_level(args, globals, {"--conf-dir", "--plugin-dir", "--cache-dir"});
+    if (top.wants_help()) {
         print_usage(std::cout, globals);
         return 0;
     }
-    if (vm.count("version") != 0) {
+    if (top.wants_version()) {
         std::cout << "sdnet " << SDNET_VERSION << "\n";
         return 0;
     }
+    std::size_t cmd = top.command;
     if (cmd == args.size()) {
         throw UsageError("missing command");
     }
@@ -93,16 +72,5 @@ int run(const std::vector<std::string>& args, std::string& context) {
 }  // namespace sdnet
 
 int main(int argc, char** argv) {
-    std::vector<std::string> args(argv + 1, argv + argc);
-    std::string context = "sdnet";
-    try {
-        return sdnet::run(args, context);
-    } catch (const sdnet::UsageError& e) {
-        std::cerr << context << ": " << libcni::one_line(e.what()) << " (see '" << context
-                  << " --help')\n";
-        return sdnet::kExitUsage;
-    } catch (const std::exception& e) {
-        std::cerr << context << ": " << libcni::one_line(e.what()) << "\n";
-        return sdnet::kExitFailure;
-    }
+    return cli::main_of(argc, argv, "sdnet", {sdnet::kExitUsage, sdnet::kExitFailure}, sdnet::run);
 }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/cli/command_line.hpp"
+
 // Plumbing of the `sdrun` subcommands. Only this executable prints; the library throws.
 namespace sdrun::cli {
 
@@ -21,10 +23,7 @@ constexpr int kExitNotExecutable = 126;
 constexpr int kExitNotFound = 127;
 
 // A command line the user got wrong: one line with a pointer to --help, exit 125.
-class UsageError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+using UsageError = ::cli::UsageError;
 
 struct Invocation {
     std::vector<std::string> args;  // after the subcommand's name(s)

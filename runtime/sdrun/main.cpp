@@ -1,6 +1,5 @@
 // sdrun: run containers from imported rootfs images (phase 1 of the runtime).
 #include <iostream>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -44,38 +43,21 @@ void print_usage(std::ostream& out, const po::options_description& globals) {
     out << "\n" << globals << "\nRun 'sdrun COMMAND --help' for a command's options.\n";
 }
 
-// Index of the command name: global options come first.
-std::size_t command_index(const std::vector<std::string>& args) {
-    std::size_t i = 0;
-    while (i < args.size() && args[i].size() > 1 && args[i][0] == '-') {
-        i += args[i] == "--root" ? 2 : 1;
-    }
-    return std::min(i, args.size());
-}
-
 int dispatch(const std::vector<std::string>& args, std::string& context) {
     std::string root;
     po::options_description globals("Global options");
     globals.add_options()("root", po::value(&root)->default_value(kDefaultRoot),
-                          "store of images and containers")("help,h", "show this help")(
-        "version", "show the version");
-    auto cmd = command_index(args);
-    po::variables_map vm;
-    try {
-        std::vector<std::string> head(args.begin(), args.begin() + static_cast<long>(cmd));
-        po::store(po::command_line_parser(head).options(globals).run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        throw UsageError(e.what());
-    }
-    if (vm.count("help") != 0) {
+                          "store of images and containers");
+    auto top = ::cli::parse_top_level(args, globals, {"--root"});
+    if (top.wants_help()) {
         print_usage(std::cout, globals);
         return 0;
     }
-    if (vm.count("version") != 0) {
+    if (top.wants_version()) {
         std::cout << "sdrun " << SDNET_VERSION << "\n";
         return 0;
     }
+    std::size_t cmd = top.command;
     if (cmd == args.size()) {
         throw UsageError("missing command");
     }
@@ -93,29 +75,10 @@ int dispatch(const std::vector<std::string>& args, std::string& context) {
     throw UsageError("unknown command \"" + name + "\"");
 }
 
-// Error texts may span lines (libarchive's); the CLI reports one.
-std::string one_line(std::string text) {
-    for (auto& c : text) {
-        if (c == '\n') {
-            c = ' ';
-        }
-    }
-    return text;
-}
-
 }  // namespace
 }  // namespace sdrun::cli
 
 int main(int argc, char** argv) {
     using namespace sdrun::cli;
-    std::vector<std::string> args(argv + 1, argv + argc);
-    std::string context = "sdrun";
-    try {
-        return dispatch(args, context);
-    } catch (const UsageError& e) {
-        std::cerr << context << ": " << one_line(e.what()) << " (see '" << context << " --help')\n";
-    } catch (const std::exception& e) {
-        std::cerr << context << ": " << one_line(e.what()) << "\n";
-    }
-    return kExitRuntimeError;
+    return ::cli::main_of(argc, argv, "sdrun", {kExitRuntimeError, kExitRuntimeError}, dispatch);
 }
