@@ -130,6 +130,33 @@ private:
     pid_t pid_;
 };
 
+// Tells the child to go on. False when it is already gone (killed while it was being set up):
+// its pipe end is closed, and the EPIPE must not kill this process with SIGPIPE, which would
+// skip every cleanup (the cgroup, the container's directory). SIGPIPE is blocked around the
+// write and a pending one taken back, so the caller's signal dispositions stay as they were.
+bool release_child(int fd) {
+    sigset_t pipe_only;
+    sigset_t old;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    char go = 1;
+    ssize_t n = write(fd, &go, 1);
+    int err = errno;
+    if (n < 0 && err == EPIPE) {
+        timespec now{};
+        (void)sigtimedwait(&pipe_only, nullptr, &now);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (n == 1) {
+        return true;
+    }
+    if (err == EPIPE) {
+        return false;
+    }
+    throw system_error("cannot start the container", err);
+}
+
 std::string read_all(int fd) {
     std::string out;
     char buf[512];
@@ -185,11 +212,8 @@ RunResult run_container(const Spec& spec, const std::string& name) {
     errors.write.reset();
     cgroup.add(child.pid());
     SignalForwarder forwarder(child.pid());
-    char go = 1;
-    if (write(sync.write.get(), &go, 1) != 1) {
-        throw system_error("cannot start the container", errno);
-    }
-    auto report = read_all(errors.read.get());
+    // A child gone before it was released reports nothing; its status is the result.
+    auto report = release_child(sync.write.get()) ? read_all(errors.read.get()) : std::string{};
     if (!report.empty()) {
         child.wait();
         throw_setup_error(report);
