@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/skip.hpp"
 
 namespace sdnet::test {
 namespace {
@@ -123,6 +124,60 @@ TEST_F(Failure, DuplicateAddForTheSameAttachmentFailsAndKeepsTheFirst) {
     EXPECT_NE(c.r.exit_code, 0);
     expect_only(1);
     EXPECT_TRUE(ping(c1.name, "10.88.10.1"));
+}
+
+// Every kernel: a key that needs nftables (ipMasq, macspoofchk) works where the kernel has it;
+// where it does not, ADD fails naming the key and the feature (code 2) and leaves nothing, and
+// DEL still works. Observed with `ip -j` and the reservation files only: no `nft` needed.
+class NftablesKeys : public BridgeTest {
+protected:
+    void add_then_del(const json& conf, const std::string& key) {
+        auto c1 = make_netns("c1");
+        bool lacks = missing_kernel_feature(KernelFeature::Nftables).has_value();
+        auto r = run("ADD", c1, conf);
+        if (lacks) {
+            EXPECT_EQ(r.code(), 2) << r.r.out;
+            std::string msg = r.out.value("msg", "");
+            EXPECT_NE(msg.find("nftables"), std::string::npos) << r.r.out;
+            EXPECT_NE(msg.find(key), std::string::npos) << r.r.out;
+            EXPECT_TRUE(ip_json("link show type veth").empty());
+            EXPECT_TRUE(ip_json("-n " + c1.name + " link show type veth").empty());
+            EXPECT_TRUE(reservations("sdnet-bridge").empty());
+        } else {
+            EXPECT_EQ(r.r.exit_code, 0) << r.r.out;
+        }
+        auto del = run("DEL", c1, conf);
+        EXPECT_EQ(del.r.exit_code, 0) << del.r.out;
+        EXPECT_TRUE(ip_json("link show type veth").empty());
+        EXPECT_TRUE(reservations("sdnet-bridge").empty());
+    }
+};
+
+TEST_F(NftablesKeys, IpMasq) {
+    json conf = bridge_conf();
+    conf["ipMasq"] = true;
+    add_then_del(conf, "ipMasq");
+}
+
+TEST_F(NftablesKeys, Macspoofchk) {
+    json conf = bridge_conf();
+    conf["ipMasq"] = false;
+    conf["macspoofchk"] = true;
+    add_then_del(conf, "macspoofchk");
+}
+
+// A configuration that asks for nothing of nftables needs none, on ADD or DEL.
+TEST_F(NftablesKeys, NeitherNeedsNone) {
+    json conf = bridge_conf();
+    conf["ipMasq"] = false;
+    auto c1 = make_netns("c1");
+    auto r = run("ADD", c1, conf);
+    EXPECT_EQ(r.r.exit_code, 0) << r.r.out;
+    EXPECT_EQ(ip_json("-n " + c1.name + " link show eth0").size(), 1u);
+    auto del = run("DEL", c1, conf);
+    EXPECT_EQ(del.r.exit_code, 0) << del.r.out;
+    EXPECT_TRUE(ip_json("link show type veth").empty());
+    EXPECT_TRUE(reservations("sdnet-bridge").empty());
 }
 
 }  // namespace
