@@ -28,10 +28,6 @@ json link_of(const std::string& ns, const std::string& dev);
 // The host-side interface of a bridge result (interfaces[1]).
 std::string host_veth(const json& bridge_result);
 
-// The bridge of conf/10-sdnet-bridge.conflist without masquerade: shaping needs no nftables,
-// so neither do these tests (kernels without it run them too).
-json shaped_bridge_conf(const std::string& version = "1.0.0");
-
 // The bridge plugin followed by the bandwidth plugin, run as a runtime runs a chain.
 class BandwidthTest : public BridgeTest {
 protected:

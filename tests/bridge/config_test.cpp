@@ -39,7 +39,7 @@ TEST_F(Config, BadKeysAreRejectedWithTheirName) {
     };
     for (const auto& c : cases) {
         auto ns = make_netns("bad");
-        json conf = bridge_conf();
+        json conf = unmasqueraded_bridge_conf();
         conf.merge_patch(json::parse(c.patch));
         auto r = run("ADD", ns, conf);
         EXPECT_NE(r.r.exit_code, 0) << c.patch;
@@ -53,7 +53,7 @@ TEST_F(Config, BadKeysAreRejectedWithTheirName) {
 
 TEST_F(Config, KeysMatchCaseInsensitivelyAndUnknownKeysAreIgnored) {
     auto ns = make_netns("case");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     conf.erase("bridge");
     conf["BRIDGE"] = "sdnetx";
     conf["someFutureKey"] = {{"x", 1}};
@@ -63,7 +63,7 @@ TEST_F(Config, KeysMatchCaseInsensitivelyAndUnknownKeysAreIgnored) {
 
 TEST_F(Config, CniArgsMacAndUnknownArgs) {
     auto ns = make_netns("args");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     auto env = std::map<std::string, std::string>{
         {"CNI_COMMAND", "ADD"}, {"CNI_CONTAINERID", "args1"},  {"CNI_NETNS", ns.path},
         {"CNI_IFNAME", "eth0"}, {"CNI_PATH", plugin_path("")}, {"CNI_ARGS", "FOO=bar"}};

@@ -9,8 +9,17 @@
 namespace sdnet::test {
 namespace {
 
+// The rollback of masquerade elements is part of every case: nftables needed.
 class Failure : public BridgeTest {
 protected:
+    void SetUp() override {
+        BridgeTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
+        }
+        SDNET_REQUIRE_KERNEL(KernelFeature::Nftables);
+    }
+
     // Asserts that the state is exactly what `survivors` containers left.
     void expect_only(std::size_t survivors) {
         EXPECT_EQ(bridge_ports("sdnet0").size(), survivors);
@@ -160,16 +169,14 @@ TEST_F(NftablesKeys, IpMasq) {
 }
 
 TEST_F(NftablesKeys, Macspoofchk) {
-    json conf = bridge_conf();
-    conf["ipMasq"] = false;
+    json conf = unmasqueraded_bridge_conf();
     conf["macspoofchk"] = true;
     add_then_del(conf, "macspoofchk");
 }
 
 // A configuration that asks for nothing of nftables needs none, on ADD or DEL.
 TEST_F(NftablesKeys, NeitherNeedsNone) {
-    json conf = bridge_conf();
-    conf["ipMasq"] = false;
+    json conf = unmasqueraded_bridge_conf();
     auto c1 = make_netns("c1");
     auto r = run("ADD", c1, conf);
     EXPECT_EQ(r.r.exit_code, 0) << r.r.out;
@@ -178,6 +185,21 @@ TEST_F(NftablesKeys, NeitherNeedsNone) {
     EXPECT_EQ(del.r.exit_code, 0) << del.r.out;
     EXPECT_TRUE(ip_json("link show type veth").empty());
     EXPECT_TRUE(reservations("sdnet-bridge").empty());
+}
+
+// GC releases stale addresses whether or not the kernel has nftables (then it holds no element).
+TEST_F(NftablesKeys, GcWithoutMasqueradeReleasesStaleAddresses) {
+    auto c1 = make_netns("c1");
+    auto c2 = make_netns("c2");
+    json conf = unmasqueraded_bridge_conf("1.1.0");
+    add(c1, conf);
+    add(c2, conf);
+    json gc = conf;
+    gc["cni.dev/valid-attachments"] =
+        json::array({{{"containerID", "ctr-" + c2.name}, {"ifname", "eth0"}}});
+    auto r = run_env({{"CNI_COMMAND", "GC"}, {"CNI_PATH", plugin_path("")}}, gc);
+    EXPECT_EQ(r.r.exit_code, 0) << r.r.out << r.r.err;
+    EXPECT_EQ(reservations("sdnet-bridge"), (std::vector<std::string>{"10.88.10.3", "fd88:10::3"}));
 }
 
 }  // namespace
