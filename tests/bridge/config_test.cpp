@@ -14,6 +14,8 @@ struct BadCase {
     const char* message;  // expected in msg
 };
 
+// A valid "vlan" on a kernel without VLAN filtering is not a bad key: Vlan.* tests that on both
+// kernels.
 TEST_F(Config, BadKeysAreRejectedWithTheirName) {
     const BadCase cases[] = {
         {R"({"bridge": "a-name-that-is-too-long"})", 7, "bridge"},
@@ -24,9 +26,7 @@ TEST_F(Config, BadKeysAreRejectedWithTheirName) {
         {R"({"mtu": 70000})", 7, "\"mtu\""},
         {R"({"mtu": 20})", 7, "\"mtu\""},
         {R"({"hairpinMode": true, "promiscMode": true})", 7, "promiscMode"},
-        {R"({"vlan": 10})", 2, "VLAN filtering"},
         {R"({"vlan": 5000})", 7, "\"vlan\""},
-        {R"({"vlanTrunk": [{"id": 5}]})", 2, "VLAN filtering"},
         {R"({"disableContainerInterface": true})", 7, "disableContainerInterface"},
         {R"({"ipMasqBackend": "pf"})", 7, "ipMasqBackend"},
         {R"({"runtimeConfig": {"mac": "not-a-mac"}})", 7, "runtimeConfig.mac"},
