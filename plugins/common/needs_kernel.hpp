@@ -22,7 +22,7 @@ auto needs_nftables(const std::string& what, F&& step) -> decltype(step()) {
         throw cni::Error(cni::Code::UnsupportedField,
                          what +
                              " needs nftables, which this kernel does not support "
-                             "(CONFIG_NF_TABLES, CONFIG_NF_TABLES_INET)",
+                             "(CONFIG_NF_TABLES)",
                          e.what());
     }
 }
