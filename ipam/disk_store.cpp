@@ -167,6 +167,7 @@ void DiskStore::lock() {
     in_flight_ = 0;
     rebuilt_ = false;
     stamp_sets_ = 0;
+    session_scan_.reset();
     try {
         open_private_files();
     } catch (const std::exception&) {
@@ -281,6 +282,7 @@ void DiskStore::begin_change() {
         changed_ = true;
         crash_point::reached("stamp-invalidated");
     }
+    session_scan_.reset();
     ++in_flight_;
 }
 
@@ -516,6 +518,22 @@ bool DiskStore::release(const IpAddr& ip, const std::optional<Attachment>& holde
     return removed;
 }
 
+std::vector<IpAddr> DiskStore::scanned_holdings(const Attachment& holder) {
+    if (rebuilt_) {
+        return {};  // this session's index comes from a full scan: nothing to confirm
+    }
+    if (!session_scan_) {
+        session_scan_ = scan();
+    }
+    std::vector<IpAddr> out;
+    for (const auto& r : *session_scan_) {
+        if (r.holder == holder) {
+            out.push_back(r.ip);
+        }
+    }
+    return out;
+}
+
 std::vector<IpAddr> DiskStore::release_all(const Attachment& holder) {
     ensure_index();
     bool has_delta = false;
@@ -526,7 +544,10 @@ std::vector<IpAddr> DiskStore::release_all(const Attachment& holder) {
         }
     }
     if (held.empty() && !has_delta) {
-        return {};  // the common DEL of an unknown attachment changes nothing
+        held = scanned_holdings(holder);
+        if (held.empty()) {
+            return {};  // the DEL of an unknown attachment changes nothing
+        }
     }
     begin_change();
     std::vector<IpAddr> released;

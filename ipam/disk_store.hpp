@@ -61,11 +61,18 @@
 // attachments that hold nothing any more; about the cost of one reference ADD, once. A torn
 // index file (e.g. after a power loss) triggers the same rebuild.
 //
-// Residual risk, mixed use only: since Linux 6.13 a directory change after a stat() always gets
-// a new fine-grained ctime, so every foreign change is seen. Older kernels give two changes in
-// one clock tick (1-4 ms) the same timestamp; a foreign ADD in the tick right after ours is then
-// caught only because it rewrote last_reserved_ip with another address. Our own processes never
-// rely on timestamps.
+// Timestamp granularity, mixed use only: since Linux 6.13 a directory change after a stat()
+// always gets a new fine-grained ctime, so every foreign change is seen. Older kernels (most
+// hosts: Debian 12 runs 6.1) give two changes in one clock tick (1-10 ms) the same timestamp,
+// so a foreign ADD in the tick right after ours can leave the stamp matching and the index
+// without the foreign attachment. A missing entry then cannot be trusted for DEL, whose leak
+// would be permanent: release_all() confirms "nothing held" by one scan of the network
+// directory (shared by the id-only legacy lookup of the same DEL) unless this session rebuilt
+// the index anyway. That is the cost of one reference DEL, paid only by DELs of attachments
+// we never indexed (repeated DELs, foreign attachments); ADD and CHECK of an indexed
+// attachment stay O(1). What is left: a foreign reservation, made in that tick, for an
+// attachment we also hold (two plugins on one attachment); its DEL releases ours only, and GC
+// releases the other once the attachment is gone.
 namespace ipam {
 
 struct DiskStoreOptions {
@@ -135,6 +142,8 @@ private:
 
     void rebuild(const std::vector<Reservation>& all);
     std::vector<Reservation> scan();
+    // What a full scan finds held by `holder`: DEL's check of an index answer "nothing held".
+    std::vector<netlib::IpAddr> scanned_holdings(const Attachment& holder);
 
     // The index.
     std::optional<Delta> read_delta(const Attachment& holder);
@@ -161,6 +170,7 @@ private:
     std::size_t stamp_sets_ = 0;  // last_reserved_ip files the old stamp watched
     std::optional<file_io::Mapping> snapshot_map_;
     std::optional<SnapshotView> snapshot_;
+    std::optional<std::vector<Reservation>> session_scan_;  // until this session changes a file
     std::optional<PendingFile> pending_;  // pending_holder_'s content, not yet linked
     Attachment pending_holder_;
 };

@@ -103,8 +103,12 @@ private:
 // (it stays in that namespace when the thread moves on). Move-only.
 class NftSocket {
 public:
-    // Throws Error("socket NETLINK_NETFILTER") if netlink is unavailable.
+    // Throws Error("socket NETLINK_NETFILTER") if netlink is unavailable; on a kernel built
+    // without nftables (EPROTONOSUPPORT) its message says so.
     NftSocket();
+    // For DEL and GC: nullopt on a kernel without nftables, which then holds no nftables state
+    // to remove. Other errors throw as above.
+    [[nodiscard]] static std::optional<NftSocket> if_kernel_has_nftables();
     ~NftSocket();
     NftSocket(NftSocket&&) noexcept;
     NftSocket& operator=(NftSocket&&) noexcept;

@@ -243,7 +243,9 @@ Ack NftSocket::Impl::request(std::vector<char>& msg, const std::string& op,
 NftSocket::NftSocket() : impl_(std::make_unique<Impl>()) {
     impl_->nl.reset(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
     if (!impl_->nl) {
-        throw Error(errno, "socket", "NETLINK_NETFILTER");
+        int err = errno;
+        throw Error(err, "socket", "NETLINK_NETFILTER",
+                    err == EPROTONOSUPPORT ? "this kernel has no nftables" : "");
     }
     check_errno(mnl_socket_bind(impl_->nl.get(), 0, MNL_SOCKET_AUTOPID), "bind",
                 "NETLINK_NETFILTER");
@@ -259,6 +261,17 @@ NftSocket::NftSocket() : impl_(std::make_unique<Impl>()) {
     }
     timeval timeout{10, 0};  // a kernel reply is immediate; never hang a CNI call forever
     setsockopt(impl_->fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+}
+
+std::optional<NftSocket> NftSocket::if_kernel_has_nftables() {
+    try {
+        return NftSocket{};
+    } catch (const Error& e) {
+        if (e.code() == EPROTONOSUPPORT) {
+            return std::nullopt;
+        }
+        throw;
+    }
 }
 
 NftSocket::~NftSocket() = default;

@@ -3,6 +3,7 @@
 // indexes them, untimed). Each timed iteration is one locked allocation on the real disk store;
 // the release that keeps the count constant is untimed.
 //
+// DelUnknown is the DEL of an attachment that holds nothing (one scan, to be sure of that).
 // For contrast: Rebuild is our fallback after a foreign change (a full scan plus index rewrite,
 // paid once), and ReferenceScan is the directory walk the reference host-local does on every
 // ADD (reading every reservation file for its duplicate check; our .sdnet is left out, as in a
@@ -138,6 +139,21 @@ void BM_AddDelInProcess(benchmark::State& state) {
     state.counters["reservations"] = static_cast<double>(state.range(0));
 }
 
+// The DEL of an attachment the index does not know (a repeated DEL, or one whose reservation
+// another writer made in the clock tick of our last change): one scan of the network
+// directory confirms that it holds nothing (disk_store.hpp, "Timestamp granularity").
+void BM_DelUnknown(benchmark::State& state) {
+    Network net{state.range(0)};
+    auto store = DiskStore::create(net.root, "bench");
+    int i = 0;
+    for (auto _ : state) {
+        StoreLock lock{store};
+        auto released = store.release_all({"gone-" + std::to_string(i++), "eth0"});
+        benchmark::DoNotOptimize(released);
+    }
+    state.counters["reservations"] = static_cast<double>(state.range(0));
+}
+
 void BM_Rebuild(benchmark::State& state) {
     Network net{state.range(0)};
     auto store = DiskStore::create(net.root, "bench");
@@ -184,6 +200,12 @@ BENCHMARK(BM_AddDelInProcess)
     ->Arg(1000)
     ->Arg(30000)
     ->Iterations(2000)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DelUnknown)
+    ->Arg(0)
+    ->Arg(1000)
+    ->Arg(30000)
+    ->Iterations(20)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Rebuild)->Arg(0)->Arg(1000)->Arg(30000)->Iterations(5)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReferenceScan)

@@ -137,17 +137,12 @@ void del(const cni::Request& req) {
     // grace periods of its own, lets the two waits overlap instead of adding up.
     std::optional<netlib::NftSocket> nft;
     steps.run([&] {
-        try {
-            nft.emplace();
-        } catch (const netlib::Error& e) {
-            // A kernel without nftables (EPROTONOSUPPORT) holds no masquerade or spoof-check
-            // element: nothing to remove, and DEL must still free the veth and the address.
-            if (e.code() == EPROTONOSUPPORT) {
-                return;
-            }
-            throw;
+        // A kernel without nftables holds no masquerade or spoof-check element: nothing to
+        // remove, and DEL must still free the veth and the address.
+        nft = netlib::NftSocket::if_kernel_has_nftables();
+        if (nft) {
+            remove_nft_state(*nft, req, cfg);
         }
-        remove_nft_state(*nft, req, cfg);
     });
     steps.run([&] { remove_veth_pair(req, cfg); });
     nft.reset();

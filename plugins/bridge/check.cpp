@@ -135,9 +135,11 @@ void gc(const cni::Request& req) {
     Config cfg = Config::parse(req);
     // Without a list nothing is known to be stale: releasing everything would cut off live
     // containers, so only an explicit (possibly empty) list removes state.
-    if (auto valid = cni::ValidAttachments::parse(req.config)) {
-        netlib::masq_gc(req.conf.name, valid->pairs());
-        netlib::macspoof_gc(req.conf.name, valid->pairs());
+    // A kernel without nftables holds no element of ours: the addresses are still collected.
+    auto valid = cni::ValidAttachments::parse(req.config);
+    if (auto nft = valid ? netlib::NftSocket::if_kernel_has_nftables() : std::nullopt) {
+        netlib::masq_gc(*nft, req.conf.name, valid->pairs());
+        netlib::macspoof_gc(*nft, req.conf.name, valid->pairs());
     }
     if (cfg.has_ipam) {
         plugin::ipam_gc(req);

@@ -18,6 +18,7 @@
 #include "plugins/cni/env.hpp"
 #include "plugins/cni/error.hpp"
 #include "plugins/cni/stdio.hpp"
+#include "plugins/common/needs_kernel.hpp"
 
 namespace bridge {
 namespace {
@@ -357,7 +358,8 @@ plugin::AfterAllocation masquerade(const cni::Request& req, const Config& cfg) {
     // element of this owner", a walk of the whole set.
     return {[&req](const cni::Result& ipam) {
                 if (!ipam.ips.empty()) {
-                    netlib::masq_add(masq_of(req, ipam));
+                    plugin::needs_nftables("\"ipMasq\"",
+                                           [&] { netlib::masq_add(masq_of(req, ipam)); });
                 }
             },
             [&req](const cni::Result& ipam) {
@@ -372,7 +374,7 @@ void add_macspoof(const cni::Request& req, const Config& cfg, const Attachment& 
     if (cfg.macspoofchk) {
         netlib::MacspoofAttachment spoof{req.conf.name, req.env.container_id, req.env.ifname,
                                          att.host.name, att.container.mac};
-        netlib::macspoof_add(spoof);
+        plugin::needs_nftables("\"macspoofchk\"", [&] { netlib::macspoof_add(spoof); });
         undo.add([spoof] { netlib::macspoof_del(spoof); });
     }
 }

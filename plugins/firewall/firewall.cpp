@@ -10,6 +10,7 @@
 #include "netlib/route_socket.hpp"
 #include "plugins/cni/error.hpp"
 #include "plugins/cni/gc.hpp"
+#include "plugins/common/needs_kernel.hpp"
 #include "plugins/firewall/config.hpp"
 
 namespace firewall {
@@ -117,15 +118,17 @@ netlib::FirewallAttachment del_attachment(const cni::Request& req, const Config&
 cni::Result add(const cni::Request& req) {
     Config cfg = Config::parse(req);
     auto a = attachment(req, cfg);
-    netlib::NftSocket nft;
+    auto nft = plugin::needs_nftables("the firewall plugin", [] { return netlib::NftSocket{}; });
     netlib::firewall_add(nft, a);
     return *req.conf.prev_result;
 }
 
 void del(const cni::Request& req) {
     Config cfg = Config::parse(req, true);
-    netlib::NftSocket nft;
-    netlib::firewall_del(nft, del_attachment(req, cfg));
+    // A kernel without nftables holds no rule of ours.
+    if (auto nft = netlib::NftSocket::if_kernel_has_nftables()) {
+        netlib::firewall_del(*nft, del_attachment(req, cfg));
+    }
 }
 
 void check(const cni::Request& req) {
@@ -149,9 +152,12 @@ void gc(const cni::Request& req) {
     if (!valid) {
         return;
     }
-    netlib::NftSocket nft;
+    auto nft = netlib::NftSocket::if_kernel_has_nftables();
+    if (!nft) {
+        return;  // nothing of ours to collect
+    }
     auto host = netlib::RouteSocket::open();
-    netlib::firewall_gc(nft, host, req.conf.name, valid->pairs());
+    netlib::firewall_gc(*nft, host, req.conf.name, valid->pairs());
 }
 
 void status(const cni::Request&) {

@@ -15,6 +15,7 @@
 #include "plugins/cni/gc.hpp"
 #include "plugins/cni/rollback.hpp"
 #include "plugins/cni/stdio.hpp"
+#include "plugins/common/needs_kernel.hpp"
 #include "plugins/portmap/config.hpp"
 
 namespace portmap {
@@ -155,7 +156,7 @@ cni::Result add(const cni::Request& req) {
         return *req.conf.prev_result;
     }
     cni::Rollback undo;
-    netlib::NftSocket nft;
+    auto nft = plugin::needs_nftables("\"portMappings\"", [] { return netlib::NftSocket{}; });
     auto added = publish(nft, a);
     // portmap_del removes only this owner's elements: the ports left out stay where they are.
     undo.add([&nft, &a] { netlib::portmap_del(nft, a); });
@@ -170,10 +171,14 @@ cni::Result add(const cni::Request& req) {
 void del(const cni::Request& req) {
     Config cfg = Config::parse(req);
     auto a = attachment(req, cfg);
-    netlib::NftSocket nft;
+    // A kernel without nftables holds no mapping of ours.
+    auto nft = netlib::NftSocket::if_kernel_has_nftables();
+    if (!nft) {
+        return;
+    }
     // Without prevResult or portMappings the keys are unknown: portmap_del then finds the
     // attachment's elements by their owner tag.
-    netlib::portmap_del(nft, a);
+    netlib::portmap_del(*nft, a);
 }
 
 void check(const cni::Request& req) {
@@ -202,8 +207,9 @@ void gc(const cni::Request& req) {
     if (!valid) {
         return;  // without a list nothing is known to be stale
     }
-    netlib::NftSocket nft;
-    netlib::portmap_gc(nft, req.conf.name, valid->pairs());
+    if (auto nft = netlib::NftSocket::if_kernel_has_nftables()) {
+        netlib::portmap_gc(*nft, req.conf.name, valid->pairs());
+    }
 }
 
 void status(const cni::Request& req) {

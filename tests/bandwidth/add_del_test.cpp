@@ -119,7 +119,7 @@ TEST_F(AddDel, NoLimitsPassPrevResultThrough) {
 
 TEST_F(AddDel, ResultInOlderVersions) {
     auto c1 = make_netns("c1");
-    json prev = add(c1, bridge_conf("0.4.0"));
+    json prev = add(c1, unmasqueraded_bridge_conf("0.4.0"));
     auto r =
         bandwidth("ADD", c1, bandwidth_conf(8'000'000, 800'000, 8'000'000, 800'000, "0.4.0"), prev);
     ASSERT_EQ(r.r.exit_code, 0) << r.r.out << r.r.err;
@@ -189,7 +189,7 @@ TEST_F(AddDel, DelRemovesTheIfbAndTwiceIsFine) {
     EXPECT_EQ(d2.r.exit_code, 0) << d2.r.out;
     auto d3 = bandwidth("DEL", c1, limits_conf(), nullptr);  // no prevResult
     EXPECT_EQ(d3.r.exit_code, 0) << d3.r.out;
-    EXPECT_EQ(run("DEL", c1, bridge_conf()).r.exit_code, 0);
+    EXPECT_EQ(run("DEL", c1, unmasqueraded_bridge_conf()).r.exit_code, 0);
     EXPECT_EQ(bandwidth("DEL", c1, limits_conf(), r.out).r.exit_code, 0);  // veth gone too
 }
 
@@ -234,7 +234,7 @@ TEST_F(AddDel, DelLeavesQdiscsItDidNotAdd) {
 TEST_F(AddDel, TwoInterfacesOfOneContainerOnOneNetwork) {
     auto c1 = make_netns("c1");
     json p0 = attach(c1);
-    json p1 = add(c1, bridge_conf(), "eth1");
+    json p1 = add(c1, unmasqueraded_bridge_conf(), "eth1");
     auto r0 = bandwidth("ADD", c1, limits_conf(), p0, "eth0");
     ASSERT_EQ(r0.r.exit_code, 0) << r0.r.out << r0.r.err;
     auto r1 = bandwidth("ADD", c1, limits_conf(), p1, "eth1");

@@ -76,8 +76,9 @@ std::string host_veth(const json& bridge_result) {
     return bridge_result["interfaces"][1]["name"];
 }
 
+// Shaping needs no masquerade, so these tests need no nftables.
 json BandwidthTest::attach(const TestNetns& ns) {
-    return add(ns, bridge_conf());
+    return add(ns, unmasqueraded_bridge_conf());
 }
 
 BridgeTest::Call BandwidthTest::bandwidth(const std::string& command, const TestNetns& ns,

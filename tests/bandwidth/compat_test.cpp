@@ -74,7 +74,7 @@ TEST_F(Compat, SameQdiscsAndEachChecksTheOther) {
 TEST_F(Compat, TheReferenceIfbOfAnotherInterfaceIsLeftAlone) {
     auto c1 = make_netns("c1");
     json p0 = attach(c1);
-    json p1 = add(c1, bridge_conf(), "eth1");
+    json p1 = add(c1, unmasqueraded_bridge_conf(), "eth1");
     auto theirs = bandwidth("ADD", c1, limits_conf(), p0, "eth0", kReference);
     ASSERT_EQ(theirs.r.exit_code, 0) << theirs.r.out << theirs.r.err;
     std::string their_ifb = theirs.out["interfaces"].back()["name"];

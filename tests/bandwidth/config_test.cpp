@@ -108,7 +108,7 @@ TEST_F(Config, KubernetesBurstsAreClampedToWhatTheKernelHolds) {
         auto del = bandwidth("DEL", c1, conf, r.out);
         EXPECT_EQ(del.r.exit_code, 0) << del.r.out;
         EXPECT_TRUE(ifb_links("").empty());
-        EXPECT_EQ(run("DEL", c1, bridge_conf()).r.exit_code, 0);
+        EXPECT_EQ(run("DEL", c1, unmasqueraded_bridge_conf()).r.exit_code, 0);
     }
 }
 

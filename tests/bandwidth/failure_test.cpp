@@ -48,7 +48,7 @@ TEST_F(Rollback, ATakenIfbNameUndoesTheVethTbfAndKeepsTheOtherDevice) {
 TEST_F(Rollback, DelOfAnotherInterfaceLeavesAnIfbItDoesNotOwn) {
     auto c1 = make_netns("c1");
     json p0 = attach(c1);
-    json p1 = add(c1, bridge_conf(), "eth1");
+    json p1 = add(c1, unmasqueraded_bridge_conf(), "eth1");
     std::string legacy = "bwp" + libcni::sha512_hex("sdnet-bridge" + ("ctr-" + c1.name), 6);
     observe("ip link add " + legacy + " type ifb");
     observe("ip link set " + legacy + " alias sdnet-bridge/ctr-" + c1.name + "/eth0");

@@ -9,6 +9,7 @@
 #include "netlib/route_socket.hpp"
 #include "tests/bridge/bridge_harness.hpp"
 #include "tests/ipam/temp_dir.hpp"
+#include "tests/support/skip.hpp"
 
 namespace sdnet::test {
 namespace {
@@ -31,7 +32,7 @@ std::vector<std::string> addresses(const std::string& ns, const std::string& dev
 TEST_F(AddDel, TwoContainersReachEachOtherAndTheGateway) {
     auto c1 = make_netns("c1");
     auto c2 = make_netns("c2");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     json r1 = add(c1, conf);
     json r2 = add(c2, conf);
 
@@ -75,6 +76,7 @@ TEST_F(AddDel, TwoContainersReachEachOtherAndTheGateway) {
 }
 
 TEST_F(AddDel, MasqueradeElementsFollowAddAndDel) {
+    SDNET_REQUIRE_KERNEL(KernelFeature::Nftables);
     auto c1 = make_netns("c1");
     auto c2 = make_netns("c2");
     json conf = bridge_conf();
@@ -95,7 +97,7 @@ TEST_F(AddDel, MasqueradeElementsFollowAddAndDel) {
 
 TEST_F(AddDel, DelTwiceSucceeds) {
     auto c1 = make_netns("c1");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     add(c1, conf);
     EXPECT_EQ(run("DEL", c1, conf).r.exit_code, 0);
     auto again = run("DEL", c1, conf);
@@ -105,6 +107,7 @@ TEST_F(AddDel, DelTwiceSucceeds) {
 }
 
 TEST_F(AddDel, DelAfterTheNetnsIsGoneLeavesNothing) {
+    SDNET_REQUIRE_KERNEL(KernelFeature::Nftables);
     auto c1 = make_netns("c1");
     json conf = bridge_conf();
     json result = add(c1, conf);
@@ -119,6 +122,7 @@ TEST_F(AddDel, DelAfterTheNetnsIsGoneLeavesNothing) {
 }
 
 TEST_F(AddDel, DelWithoutPrevResultAfterTheNetnsIsGoneFindsElementsByOwner) {
+    SDNET_REQUIRE_KERNEL(KernelFeature::Nftables);
     auto c1 = make_netns("c1");
     json conf = bridge_conf();
     add(c1, conf);
@@ -130,6 +134,7 @@ TEST_F(AddDel, DelWithoutPrevResultAfterTheNetnsIsGoneFindsElementsByOwner) {
 }
 
 TEST_F(AddDel, DelWithEmptyNetnsRemovesTheHostVethFromPrevResult) {
+    SDNET_REQUIRE_KERNEL(KernelFeature::Nftables);
     auto c1 = make_netns("c1");
     json conf = bridge_conf();
     json result = add(c1, conf);
@@ -149,7 +154,7 @@ TEST_F(AddDel, DelWithEmptyNetnsRemovesTheHostVethFromPrevResult) {
 
 TEST_F(AddDel, CheckPassesAfterAddAndFailsWhenAnAddressIsRemoved) {
     auto c1 = make_netns("c1");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     conf["prevResult"] = add(c1, conf);
     auto ok = run("CHECK", c1, conf);
     EXPECT_EQ(ok.r.exit_code, 0) << ok.r.out << ok.r.err;
@@ -161,6 +166,7 @@ TEST_F(AddDel, CheckPassesAfterAddAndFailsWhenAnAddressIsRemoved) {
 }
 
 TEST_F(AddDel, CheckFailsWhenTheMasqueradeElementIsGone) {
+    SDNET_REQUIRE_KERNEL(KernelFeature::Nftables);
     auto c1 = make_netns("c1");
     json conf = bridge_conf();
     conf["prevResult"] = add(c1, conf);
@@ -173,18 +179,19 @@ TEST_F(AddDel, CheckFailsWhenTheMasqueradeElementIsGone) {
 TEST_F(AddDel, ResultsInEveryVersion) {
     for (std::string v : {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"}) {
         auto ns = make_netns("v");
-        json r = add(ns, bridge_conf(v));
+        json r = add(ns, unmasqueraded_bridge_conf(v));
         EXPECT_EQ(r["cniVersion"], v);
         EXPECT_EQ(r["ips"][0].contains("version"), v < "1.0.0") << v;
         EXPECT_EQ(r["interfaces"].size(), 3u);
     }
     auto legacy = make_netns("legacy");
-    json r = add(legacy, bridge_conf("0.2.0"));
+    json r = add(legacy, unmasqueraded_bridge_conf("0.2.0"));
     EXPECT_EQ(r["ip4"]["ip"], "10.88.10.7/24");
     EXPECT_EQ(r["ip6"]["ip"], "fd88:10::7/64");
 }
 
 TEST_F(AddDel, ConcurrentAddsCreateOneBridgeAndBothSucceed) {
+    SDNET_REQUIRE_KERNEL(KernelFeature::Nftables);
     std::vector<TestNetns> nss;
     for (int i = 0; i < 8; ++i) {
         nss.push_back(make_netns("race"));
@@ -209,7 +216,7 @@ TEST_F(AddDel, ConcurrentAddsCreateOneBridgeAndBothSucceed) {
 TEST_F(AddDel, BridgeMacStaysPutAsPortsComeAndGo) {
     auto c1 = make_netns("c1");
     auto c2 = make_netns("c2");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     std::string mac1 = add(c1, conf)["interfaces"][0]["mac"];
     std::string mac2 = add(c2, conf)["interfaces"][0]["mac"];
     EXPECT_EQ(mac1, mac2);
@@ -219,7 +226,7 @@ TEST_F(AddDel, BridgeMacStaysPutAsPortsComeAndGo) {
 
 TEST_F(AddDel, IsolatedAndHairpinPortFlags) {
     auto c1 = make_netns("c1");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     conf["portIsolation"] = true;
     json r = add(c1, conf);
     std::string port = r["interfaces"][1]["name"];
@@ -230,6 +237,7 @@ TEST_F(AddDel, IsolatedAndHairpinPortFlags) {
 }
 
 TEST_F(AddDel, MacspoofchkElementsFollowAddAndDel) {
+    SDNET_REQUIRE_KERNEL(KernelFeature::Nftables);
     auto c1 = make_netns("c1");
     json conf = bridge_conf();
     conf["macspoofchk"] = true;
@@ -243,7 +251,7 @@ TEST_F(AddDel, MacspoofchkElementsFollowAddAndDel) {
 
 TEST_F(AddDel, RequestedMacAndMtu) {
     auto c1 = make_netns("c1");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     conf["mtu"] = 1400;
     conf["runtimeConfig"] = {{"mac", "02:aa:bb:cc:dd:ee"}};
     json r = add(c1, conf);
@@ -257,8 +265,8 @@ TEST_F(AddDel, RequestedMacAndMtu) {
 // gives a default route. The second one is appended, as the reference does, not refused.
 TEST_F(AddDel, SecondInterfaceOnAnotherNetworkAddsItsDefaultRoutes) {
     auto c1 = make_netns("c1");
-    json a = bridge_conf();
-    json b = bridge_conf();
+    json a = unmasqueraded_bridge_conf();
+    json b = unmasqueraded_bridge_conf();
     b["name"] = "sdnet-bridge-b";
     b["bridge"] = "sdnet1";
     b["ipam"]["ranges"] =
@@ -323,7 +331,7 @@ TEST_F(AddDel, ForeignHostLocalOnCniPathIsExecuted) {
             "exit 0\n");
     std::filesystem::permissions(dir + "/host-local", std::filesystem::perms::owner_all);
     auto c1 = make_netns("c1");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     std::map<std::string, std::string> env{{"CNI_CONTAINERID", "ctr-" + c1.name},
                                            {"CNI_NETNS", c1.path},
                                            {"CNI_IFNAME", "eth0"},
@@ -345,6 +353,7 @@ TEST_F(AddDel, ForeignHostLocalOnCniPathIsExecuted) {
 }
 
 TEST_F(AddDel, GcRemovesStaleAttachmentsOnly) {
+    SDNET_REQUIRE_KERNEL(KernelFeature::Nftables);
     auto c1 = make_netns("c1");
     auto c2 = make_netns("c2");
     json conf = bridge_conf("1.1.0");
@@ -360,7 +369,7 @@ TEST_F(AddDel, GcRemovesStaleAttachmentsOnly) {
 }
 
 TEST_F(AddDel, StatusReportsExhaustion) {
-    json conf = bridge_conf("1.1.0");
+    json conf = unmasqueraded_bridge_conf("1.1.0");
     auto ok = run_env({{"CNI_COMMAND", "STATUS"}, {"CNI_PATH", plugin_path("")}}, conf);
     EXPECT_EQ(ok.r.exit_code, 0) << ok.r.out;
     conf["ipam"]["ranges"] = json::parse(R"([[{"subnet": "10.88.20.0/30"}]])");

@@ -91,6 +91,12 @@ json bridge_conf(const std::string& version) {
     return conf;
 }
 
+json unmasqueraded_bridge_conf(const std::string& version) {
+    json conf = bridge_conf(version);
+    conf["ipMasq"] = false;
+    return conf;
+}
+
 BridgeTest::Call BridgeTest::run_env(std::map<std::string, std::string> env, const json& conf,
                                      const std::string& binary) {
     Call c;

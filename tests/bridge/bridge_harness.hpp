@@ -28,6 +28,9 @@ bool ping(const std::string& ns_name, const std::string& addr);
 // A bridge network config (cniVersion, bridge name, subnets) in the shape of
 // conf/10-sdnet-bridge.conflist's first plugin.
 json bridge_conf(const std::string& version = "1.0.0");
+// bridge_conf() without masquerade: for tests whose subject is not masquerade, which then need
+// no nftables (kernels without it run them too).
+json unmasqueraded_bridge_conf(const std::string& version = "1.0.0");
 
 class BridgeTest : public NetnsTest {
 protected:

@@ -15,6 +15,7 @@
 #include "netlib/fd.hpp"
 #include "netlib/netns.hpp"
 #include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/skip.hpp"
 
 namespace sdnet::test {
 namespace {
@@ -136,6 +137,7 @@ std::string source_seen(const TestNetns& from, const netlib::Fd& listener, const
 // in another private netns, reached through the host) arrives from the host's address, with
 // either plugin (the reference through iptables, ours through nftables).
 TEST_F(Compat, MasqueradeHidesTheContainerFromAnOutsideListener) {
+    SDNET_REQUIRE_KERNEL(KernelFeature::Nftables);
     auto outside = make_netns("outside");
     observe("ip link add out0 type veth peer name eth0 netns " + outside.name);
     observe("ip addr add 192.0.2.1/24 dev out0");

@@ -4,12 +4,22 @@
 #include <gtest/gtest.h>
 
 #include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/skip.hpp"
 
 namespace sdnet::test {
 namespace {
 
+// The rollback of masquerade elements is part of every case: nftables needed.
 class Failure : public BridgeTest {
 protected:
+    void SetUp() override {
+        BridgeTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
+        }
+        SDNET_REQUIRE_KERNEL(KernelFeature::Nftables);
+    }
+
     // Asserts that the state is exactly what `survivors` containers left.
     void expect_only(std::size_t survivors) {
         EXPECT_EQ(bridge_ports("sdnet0").size(), survivors);
@@ -123,6 +133,73 @@ TEST_F(Failure, DuplicateAddForTheSameAttachmentFailsAndKeepsTheFirst) {
     EXPECT_NE(c.r.exit_code, 0);
     expect_only(1);
     EXPECT_TRUE(ping(c1.name, "10.88.10.1"));
+}
+
+// Every kernel: a key that needs nftables (ipMasq, macspoofchk) works where the kernel has it;
+// where it does not, ADD fails naming the key and the feature (code 2) and leaves nothing, and
+// DEL still works. Observed with `ip -j` and the reservation files only: no `nft` needed.
+class NftablesKeys : public BridgeTest {
+protected:
+    void add_then_del(const json& conf, const std::string& key) {
+        auto c1 = make_netns("c1");
+        bool lacks = missing_kernel_feature(KernelFeature::Nftables).has_value();
+        auto r = run("ADD", c1, conf);
+        if (lacks) {
+            EXPECT_EQ(r.code(), 2) << r.r.out;
+            std::string msg = r.out.value("msg", "");
+            EXPECT_NE(msg.find("nftables"), std::string::npos) << r.r.out;
+            EXPECT_NE(msg.find(key), std::string::npos) << r.r.out;
+            EXPECT_TRUE(ip_json("link show type veth").empty());
+            EXPECT_TRUE(ip_json("-n " + c1.name + " link show type veth").empty());
+            EXPECT_TRUE(reservations("sdnet-bridge").empty());
+        } else {
+            EXPECT_EQ(r.r.exit_code, 0) << r.r.out;
+        }
+        auto del = run("DEL", c1, conf);
+        EXPECT_EQ(del.r.exit_code, 0) << del.r.out;
+        EXPECT_TRUE(ip_json("link show type veth").empty());
+        EXPECT_TRUE(reservations("sdnet-bridge").empty());
+    }
+};
+
+TEST_F(NftablesKeys, IpMasq) {
+    json conf = bridge_conf();
+    conf["ipMasq"] = true;
+    add_then_del(conf, "ipMasq");
+}
+
+TEST_F(NftablesKeys, Macspoofchk) {
+    json conf = unmasqueraded_bridge_conf();
+    conf["macspoofchk"] = true;
+    add_then_del(conf, "macspoofchk");
+}
+
+// A configuration that asks for nothing of nftables needs none, on ADD or DEL.
+TEST_F(NftablesKeys, NeitherNeedsNone) {
+    json conf = unmasqueraded_bridge_conf();
+    auto c1 = make_netns("c1");
+    auto r = run("ADD", c1, conf);
+    EXPECT_EQ(r.r.exit_code, 0) << r.r.out;
+    EXPECT_EQ(ip_json("-n " + c1.name + " link show eth0").size(), 1u);
+    auto del = run("DEL", c1, conf);
+    EXPECT_EQ(del.r.exit_code, 0) << del.r.out;
+    EXPECT_TRUE(ip_json("link show type veth").empty());
+    EXPECT_TRUE(reservations("sdnet-bridge").empty());
+}
+
+// GC releases stale addresses whether or not the kernel has nftables (then it holds no element).
+TEST_F(NftablesKeys, GcWithoutMasqueradeReleasesStaleAddresses) {
+    auto c1 = make_netns("c1");
+    auto c2 = make_netns("c2");
+    json conf = unmasqueraded_bridge_conf("1.1.0");
+    add(c1, conf);
+    add(c2, conf);
+    json gc = conf;
+    gc["cni.dev/valid-attachments"] =
+        json::array({{{"containerID", "ctr-" + c2.name}, {"ifname", "eth0"}}});
+    auto r = run_env({{"CNI_COMMAND", "GC"}, {"CNI_PATH", plugin_path("")}}, gc);
+    EXPECT_EQ(r.r.exit_code, 0) << r.r.out << r.r.err;
+    EXPECT_EQ(reservations("sdnet-bridge"), (std::vector<std::string>{"10.88.10.3", "fd88:10::3"}));
 }
 
 }  // namespace

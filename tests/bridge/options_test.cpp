@@ -36,7 +36,7 @@ void make_bridge(const std::string& options) {
 // wait for it (it used to fail with "port did not reach the forwarding state").
 TEST_F(Options, DisabledContainerInterfaceAddsAndDeletes) {
     auto c1 = make_netns("c1");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     conf.erase("ipam");
     conf["disableContainerInterface"] = true;
     auto c = run("ADD", c1, conf);
@@ -54,7 +54,7 @@ TEST_F(Options, DisabledContainerInterfaceAddsAndDeletes) {
 TEST_F(Options, ExistingStpBridgeAddsWithoutWaitingForForwarding) {
     make_bridge("stp_state 1 forward_delay 1500");
     auto c1 = make_netns("c1");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     auto c = run("ADD", c1, conf);
     ASSERT_EQ(c.r.exit_code, 0) << c.r.out << c.r.err;
     std::string port = c.out["interfaces"][1]["name"];
@@ -70,7 +70,7 @@ TEST_F(Options, ExistingStpBridgeAddsWithoutWaitingForForwarding) {
 TEST_F(Options, StpPortForwardsLater) {
     make_bridge("stp_state 1 forward_delay 200");
     auto c1 = make_netns("c1");
-    json r = add(c1, bridge_conf());
+    json r = add(c1, unmasqueraded_bridge_conf());
     std::string port = r["interfaces"][1]["name"];
     EXPECT_TRUE(eventually([&] { return port_data(port)["state"] == "forwarding"; }));
     EXPECT_TRUE(ping(c1.name, "10.88.10.1"));
@@ -90,7 +90,7 @@ TEST_F(Options, EnabledadDetectsADuplicateAddress) {
     auto intruder = make_netns("intruder");
     add_intruder(intruder, "fd88:10::2/64");
     auto c1 = make_netns("c1");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     conf["enabledad"] = true;
     json r = add(c1, conf);
     ASSERT_EQ(r["ips"][1]["address"], "fd88:10::2/64");
@@ -106,7 +106,7 @@ TEST_F(Options, WithoutEnabledadTheAddressIsNodad) {
     auto intruder = make_netns("intruder");
     add_intruder(intruder, "fd88:10::2/64");
     auto c1 = make_netns("c1");
-    add(c1, bridge_conf());
+    add(c1, unmasqueraded_bridge_conf());
     json a = container_address(c1, "fd88:10::2");
     EXPECT_TRUE(a.value("nodad", false)) << a.dump();
     EXPECT_FALSE(a.value("tentative", false)) << a.dump();
@@ -136,7 +136,7 @@ void make_bridge_with_other_addresses() {
 TEST_F(Options, ForceAddressReplacesADifferentGatewayAddress) {
     make_bridge_with_other_addresses();
     auto c1 = make_netns("c1");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     conf["forceAddress"] = true;
     add(c1, conf);
     // The IPv4 address is replaced; the IPv6 one of another subnet does not clash and stays.
@@ -148,7 +148,7 @@ TEST_F(Options, ForceAddressReplacesADifferentGatewayAddress) {
 TEST_F(Options, WithoutForceAddressADifferentGatewayAddressIsRefused) {
     make_bridge_with_other_addresses();
     auto c1 = make_netns("c1");
-    auto c = run("ADD", c1, bridge_conf());
+    auto c = run("ADD", c1, unmasqueraded_bridge_conf());
     EXPECT_NE(c.r.exit_code, 0);
     EXPECT_EQ(c.code(), 999) << c.r.out;
     EXPECT_NE(c.out.value("msg", "").find("already has an IP address 10.99.0.1/24"),
@@ -165,7 +165,7 @@ int promiscuity() {
 
 TEST_F(Options, PromiscModeOnACreatedBridge) {
     auto c1 = make_netns("c1");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     conf["hairpinMode"] = false;
     conf["promiscMode"] = true;
     conf["prevResult"] = add(c1, conf);
@@ -177,7 +177,7 @@ TEST_F(Options, PromiscModeOnACreatedBridge) {
 TEST_F(Options, PromiscModeOnAnExistingBridge) {
     make_bridge("");
     auto c1 = make_netns("c1");
-    json conf = bridge_conf();
+    json conf = unmasqueraded_bridge_conf();
     conf["hairpinMode"] = false;
     conf["promiscMode"] = true;
     add(c1, conf);
@@ -185,7 +185,7 @@ TEST_F(Options, PromiscModeOnAnExistingBridge) {
 }
 
 TEST_F(Options, NoPromiscModeByDefault) {
-    add(make_netns("c1"), bridge_conf());
+    add(make_netns("c1"), unmasqueraded_bridge_conf());
     EXPECT_EQ(promiscuity(), 0);
 }
 

@@ -1,6 +1,6 @@
 // Bridge VLANs (`vlan`, `vlanTrunk`, `preserveDefaultVlan`). The host kernel of these machines
 // has no bridge VLAN filtering, so the kernel tests run under user-mode Linux (ctest
-// Uml.BridgeVlan, scripts/uml-run); on the host they skip as a known gap. What every kernel
+// Uml.bridge_plugin_test, scripts/uml-run); on the host they skip as a known gap. What every kernel
 // must do (parse errors, a clean refusal where filtering is missing, DEL) runs on both.
 #include <gtest/gtest.h>
 

@@ -1,6 +1,16 @@
 #include "tests/firewall/firewall_harness.hpp"
 
+#include "tests/support/skip.hpp"
+
 namespace sdnet::test {
+
+void FirewallTest::SetUp() {
+    FirewallHarness::SetUp();
+    if (IsSkipped() || HasFatalFailure()) {
+        return;
+    }
+    SDNET_REQUIRE_KERNEL(KernelFeature::Nftables);
+}
 
 FwNet fw_net(const std::string& name, const std::string& bridge, const std::string& subnet,
              const std::string& policy, const std::string& version) {
@@ -33,15 +43,15 @@ std::vector<json> nft_rules(const std::string& family, const std::string& chain)
     return out;
 }
 
-BridgeTest::Call FirewallTest::fw(const std::string& command, const TestNetns& ns, json conf,
-                                  const json& prev, const std::string& ifname) {
+BridgeTest::Call FirewallHarness::fw(const std::string& command, const TestNetns& ns, json conf,
+                                     const json& prev, const std::string& ifname) {
     if (!prev.is_null()) {
         conf["prevResult"] = prev;
     }
     return run(command, ns, conf, ifname, plugin_path("firewall"));
 }
 
-json FirewallTest::attach(const TestNetns& ns, const FwNet& net, const std::string& ifname) {
+json FirewallHarness::attach(const TestNetns& ns, const FwNet& net, const std::string& ifname) {
     json prev = add(ns, net.bridge, ifname);
     results_[ns.name] = prev;
     auto c = fw("ADD", ns, net.firewall, prev, ifname);

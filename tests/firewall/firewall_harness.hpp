@@ -20,7 +20,8 @@ FwNet fw_net(const std::string& name, const std::string& bridge, const std::stri
 // Rules of chain `chain` of table `family` sdnet_firewall, as nft -j prints their expressions.
 std::vector<json> nft_rules(const std::string& family, const std::string& chain);
 
-class FirewallTest : public BridgeTest {
+// The bridge and firewall plugins, run as a runtime runs a chain.
+class FirewallHarness : public BridgeTest {
 protected:
     // Runs the firewall plugin with `prev` as prevResult (null: none).
     Call fw(const std::string& command, const TestNetns& ns, json conf, const json& prev,
@@ -33,6 +34,12 @@ protected:
 
 private:
     std::map<std::string, json> results_;
+};
+
+// What nearly every firewall test needs: nftables, which is what the plugin programs.
+class FirewallTest : public FirewallHarness {
+protected:
+    void SetUp() override;
 };
 
 }  // namespace sdnet::test

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/firewall/firewall_harness.hpp"
+#include "tests/support/skip.hpp"
 
 namespace sdnet::test {
 namespace {
@@ -251,6 +252,26 @@ TEST_F(Firewall, KeysSdnetIgnoresAreAccepted) {
     net.firewall["INGRESSPOLICY"] = "open";  // keys match case-insensitively
     attach(c1, net);
     EXPECT_EQ(nft_elements("sdnet_firewall", "ctr4"), (Strings{"10.90.1.2"}));
+}
+
+// Every kernel: where the kernel lacks nftables, ADD names it (code 2) and DEL works; where it
+// has it, both work.
+using FirewallAnyKernel = FirewallHarness;
+
+TEST_F(FirewallAnyKernel, AddNamesMissingNftablesAndDelAlwaysWorks) {
+    auto c1 = make_netns("c1");
+    FwNet net = fw_net("fwnet", "fwbr0", "10.90.1.0/24");
+    json prev = add(c1, net.bridge);
+    bool lacks = missing_kernel_feature(KernelFeature::Nftables).has_value();
+    auto r = fw("ADD", c1, net.firewall, prev);
+    if (lacks) {
+        EXPECT_EQ(r.code(), 2) << r.r.out;
+        EXPECT_NE(r.out.value("msg", "").find("nftables"), std::string::npos) << r.r.out;
+    } else {
+        EXPECT_EQ(r.r.exit_code, 0) << r.r.out;
+    }
+    auto del = fw("DEL", c1, net.firewall, prev);
+    EXPECT_EQ(del.r.exit_code, 0) << del.r.out;
 }
 
 }  // namespace

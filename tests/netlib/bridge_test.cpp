@@ -55,6 +55,12 @@ protected:
         spec.up = false;
         LinkInfo port = netlib::create_veth(sock(), spec);
         netlib::set_up(sock(), port.index, true);
+        // A port without carrier is disabled once the link watch has run: until then its
+        // operstate is still "unknown", which Linux 6.1 counts as up, so the port forwards.
+        EXPECT_TRUE(sdnet::test::eventually([&] {
+            return netlib::bridge_port_state(sock(), port.index) ==
+                   std::optional<std::uint8_t>{BR_STATE_DISABLED};
+        }));
         return {br, port};
     }
 

@@ -14,6 +14,7 @@
 #include "netlib/ip.hpp"
 #include "netlib/nft_masq.hpp"
 #include "tests/support/netns_fixture.hpp"
+#include "tests/support/skip.hpp"
 
 namespace {
 
@@ -23,9 +24,13 @@ class Conntrack : public sdnet::test::NetnsTest {
 protected:
     void SetUp() override {
         NetnsTest::SetUp();
-        if (!std::ifstream{"/proc/net/nf_conntrack"}) {
-            GTEST_SKIP() << "no /proc/net/nf_conntrack (CONFIG_NF_CONNTRACK_PROCFS) to observe";
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
         }
+        // The tests observe entries in /proc/net/nf_conntrack, made tracked by an nftables NAT
+        // chain.
+        SDNET_REQUIRE_KERNEL(sdnet::test::KernelFeature::Nftables);
+        SDNET_REQUIRE_KERNEL(sdnet::test::KernelFeature::ConntrackProcfs);
         // Conntrack only tracks a namespace that has a ruleset needing it: a NAT chain.
         netlib::masq_add({"ct", "c1", "eth0", {netlib::IpNet::parse("10.9.0.2/24")}});
     }

@@ -47,6 +47,9 @@ protected:
 
     void SetUp() override {
         NetnsTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
+        }
         NftSocket sock;
         auto old = owned(kOld);
         nft_ensure_elements(sock, skeleton_, std::span(&old, 1));

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "netlib/error.hpp"
+#include "tests/support/skip.hpp"
 
 namespace nfttest {
 namespace {
@@ -98,8 +99,10 @@ netlib::Fd open_current_netns() {
 
 }  // namespace
 
+// Every test of this folder is about nftables.
 void NetnsTest::SetUp() {
     if (unshare(CLONE_NEWNET) == 0) {
+        SDNET_REQUIRE_KERNEL(sdnet::test::KernelFeature::Nftables);
         return;
     }
     std::string why = std::string("cannot create a network namespace: ") + std::strerror(errno);

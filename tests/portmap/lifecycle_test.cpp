@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/portmap/portmap_harness.hpp"
+#include "tests/support/skip.hpp"
 
 namespace sdnet::test {
 namespace {
@@ -218,6 +219,30 @@ TEST_F(Lifecycle, MasqAllUsesTheMasqAllSet) {
                        portmap_conf(r1_, json::array({mapping(8080, 80)}), {{"masqAll", true}}));
     EXPECT_EQ(del.r.exit_code, 0);
     EXPECT_EQ(owned_elements(), 0u);
+}
+
+// Every kernel: where the kernel lacks nftables, ADD names it and the key (code 2) and DEL
+// works; where it has it, both work. The bridge asks for no nftables of its own.
+using PortmapAnyKernel = PortmapHarness;
+
+TEST_F(PortmapAnyKernel, AddNamesMissingNftablesAndDelAlwaysWorks) {
+    auto c1 = make_netns("c1");
+    json bridge = bridge_conf();
+    bridge["ipMasq"] = false;
+    json prev = add(c1, bridge);
+    bool lacks = missing_kernel_feature(KernelFeature::Nftables).has_value();
+    json conf = portmap_conf(prev, json::array({mapping(8080, 80)}));
+    auto r = portmap("ADD", c1, conf);
+    if (lacks) {
+        EXPECT_EQ(r.code(), 2) << r.r.out;
+        std::string msg = r.out.value("msg", "");
+        EXPECT_NE(msg.find("nftables"), std::string::npos) << r.r.out;
+        EXPECT_NE(msg.find("portMappings"), std::string::npos) << r.r.out;
+    } else {
+        EXPECT_EQ(r.r.exit_code, 0) << r.r.out;
+    }
+    auto del = portmap("DEL", c1, conf);
+    EXPECT_EQ(del.r.exit_code, 0) << del.r.out;
 }
 
 }  // namespace

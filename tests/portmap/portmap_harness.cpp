@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "netlib/netns.hpp"
+#include "tests/support/skip.hpp"
 
 namespace sdnet::test {
 namespace {
@@ -246,12 +247,12 @@ bool pending(const Server& server) {
     return ::poll(&p, 1, 0) == 1;
 }
 
-json PortmapTest::attach(const TestNetns& ns) {
+json PortmapHarness::attach(const TestNetns& ns) {
     return add(ns, bridge_conf());
 }
 
-json PortmapTest::portmap_conf(const json& prev, const json& mappings, const json& extra,
-                               const std::string& version) {
+json PortmapHarness::portmap_conf(const json& prev, const json& mappings, const json& extra,
+                                  const std::string& version) {
     json conf = {{"cniVersion", version}, {"name", "sdnet-bridge"}, {"type", "portmap"}};
     if (!prev.is_null()) {
         conf["prevResult"] = prev;
@@ -265,20 +266,28 @@ json PortmapTest::portmap_conf(const json& prev, const json& mappings, const jso
     return conf;
 }
 
-BridgeTest::Call PortmapTest::portmap(const std::string& command, const TestNetns& ns,
-                                      const json& conf, const std::string& binary) {
+BridgeTest::Call PortmapHarness::portmap(const std::string& command, const TestNetns& ns,
+                                         const json& conf, const std::string& binary) {
     return run(command, ns, conf, "eth0", binary.empty() ? plugin_path("portmap") : binary);
 }
 
-json PortmapTest::publish(const TestNetns& ns, const json& prev, const json& mappings,
-                          const json& extra) {
+json PortmapHarness::publish(const TestNetns& ns, const json& prev, const json& mappings,
+                             const json& extra) {
     auto c = portmap("ADD", ns, portmap_conf(prev, mappings, extra));
     EXPECT_EQ(c.r.exit_code, 0) << c.r.out << c.r.err;
     return c.out;
 }
 
-std::vector<std::string> PortmapTest::elements(const std::string& map) {
+std::vector<std::string> PortmapHarness::elements(const std::string& map) {
     return nft_elements("sdnet_portmap", map);
+}
+
+void PortmapTest::SetUp() {
+    PortmapHarness::SetUp();
+    if (IsSkipped() || HasFatalFailure()) {
+        return;
+    }
+    SDNET_REQUIRE_KERNEL(KernelFeature::Nftables);
 }
 
 void TwoContainerTest::SetUp() {

@@ -49,7 +49,8 @@ std::optional<std::uint16_t> sctp_init_arrives(const TestNetns* client_ns,
 // True if a connection or datagram is waiting on `server` (nothing is consumed for TCP).
 bool pending(const Server& server);
 
-class PortmapTest : public BridgeTest {
+// The bridge and portmap plugins, run as a runtime runs a chain.
+class PortmapHarness : public BridgeTest {
 protected:
     // The bridge network of conf/10-sdnet-bridge.conflist (10.88.10.0/24, fd88:10::/64, bridge
     // sdnet0), ADDed for `ns`; returns the result.
@@ -65,6 +66,12 @@ protected:
                  const json& extra = json::object());
     // Elements of a map of table inet sdnet_portmap, as `nft -j` prints their keys.
     std::vector<std::string> elements(const std::string& map);
+};
+
+// What nearly every portmap test needs: nftables, which is what the plugin programs.
+class PortmapTest : public PortmapHarness {
+protected:
+    void SetUp() override;
 };
 
 // Two containers, c1 (10.88.10.2) and c2 (10.88.10.3), on the bridge network.

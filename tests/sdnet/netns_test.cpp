@@ -23,6 +23,7 @@
 #include "runtime/libcni/cache.hpp"
 #include "tests/sdnet/support.hpp"
 #include "tests/support/netns_fixture.hpp"
+#include "tests/support/skip.hpp"
 
 namespace {
 
@@ -300,6 +301,7 @@ TEST_P(SdnetNetns, FailingPluginInTheChainIsRolledBack) {
 // README uses it: a published port reached from the host through the gateway address and
 // through 127.0.0.1, then nothing left after detach.
 TEST_P(SdnetNetns, ShippedBridgeConflistPublishesAPort) {
+    SDNET_REQUIRE_KERNEL(sdnet::test::KernelFeature::Nftables);  // masquerade, ports, firewall
     REQUIRE_PLUGINS("bridge", "host-local", "portmap", "firewall", "tuning", "bandwidth");
     write_file(conf_ / "10-sdnet-bridge.conflist",
                read_file(fs::path{SDNET_SOURCE_DIR} / "conf/10-sdnet-bridge.conflist"));

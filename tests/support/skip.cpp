@@ -43,6 +43,9 @@ constexpr std::array kKnownGaps{
              "Debian's UML kernel config has no nftables families; tested on the host"},
     KnownGap{KernelFeature::ConntrackProcfs, Kernel::UserModeLinux,
              "Debian's UML kernel has no conntrack procfs; tested on the host"},
+    KnownGap{KernelFeature::Rps, Kernel::UserModeLinux,
+             "Debian's UML kernel has no RPS, so a link has no receive queues to count; tested on "
+             "the host"},
 };
 
 bool allowed_skip = false;
@@ -108,6 +111,9 @@ bool probe(KernelFeature f) {
         case KernelFeature::ConntrackProcfs:
             (void)std::system("modprobe -q nf_conntrack >/dev/null 2>&1");  // NOLINT(cert-env33-c)
             return std::filesystem::exists("/proc/net/nf_conntrack");
+        case KernelFeature::Rps:  // the kernel reports IFLA_NUM_RX_QUEUES only with RPS
+            return std::system("ip -d link show lo 2>/dev/null | grep -q numrxqueues") ==
+                   0;  // NOLINT(cert-env33-c): a test observer
     }
     return false;
 }
@@ -137,6 +143,8 @@ const char* to_string(KernelFeature f) {
             return "nftables";
         case KernelFeature::ConntrackProcfs:
             return "/proc/net/nf_conntrack";
+        case KernelFeature::Rps:
+            return "receive packet steering (RPS)";
     }
     return "?";
 }

@@ -20,6 +20,7 @@ enum class KernelFeature {
     BridgeVlanFiltering,  // IFLA_BR_VLAN_FILTERING on a bridge
     Nftables,             // NETLINK_NETFILTER (nfnetlink, nf_tables)
     ConntrackProcfs,      // /proc/net/nf_conntrack (CONFIG_NF_CONNTRACK_PROCFS)
+    Rps,                  // receive packet steering (CONFIG_RPS): receive queues of a link
 };
 
 const char* to_string(KernelFeature f);
