@@ -32,6 +32,7 @@ struct LinkInfo {
     unsigned txqlen = 0;    // IFLA_TXQLEN
     bool allmulti = false;  // IFF_ALLMULTI
     std::string alias;      // IFLA_IFALIAS, "" when unset
+    std::string mode;       // a macvlan's IFLA_MACVLAN_MODE ("bridge", "vepa", ...); else ""
 };
 
 // One RTM_GETLINK request (never a dump). nullopt when no such link exists.
