@@ -32,7 +32,8 @@ struct LinkInfo {
     unsigned txqlen = 0;    // IFLA_TXQLEN
     bool allmulti = false;  // IFF_ALLMULTI
     std::string alias;      // IFLA_IFALIAS, "" when unset
-    std::string mode;       // a macvlan's IFLA_MACVLAN_MODE ("bridge", "vepa", ...); else ""
+    std::string mode;       // a macvlan's or ipvlan's mode ("bridge", "vepa", "l2", ...); else ""
+    unsigned vlan_id = 0;   // a vlan link's IFLA_VLAN_ID; else 0
 };
 
 // One RTM_GETLINK request (never a dump). nullopt when no such link exists.
@@ -112,6 +113,32 @@ struct MacvlanSpec {
 // namespace (looked up through a socket opened there when it is not sock's). Throws
 // std::invalid_argument for an unknown mode.
 [[nodiscard]] LinkInfo create_macvlan(RouteSocket& sock, const MacvlanSpec& spec);
+
+struct IpvlanSpec {
+    std::string name;
+    int master = 0;           // parent link, in sock's namespace
+    std::string mode = "l2";  // "l2", "l3", "l3s"
+    std::optional<unsigned> mtu;
+    const Netns* netns = nullptr;  // create directly inside this namespace (nullptr: sock's)
+    bool up = false;
+};
+
+// Creates an ipvlan on `master` (no flags: the kernel's default, bridge), as create_macvlan.
+// Throws std::invalid_argument for an unknown mode; Error(EOPNOTSUPP) on a kernel without it.
+[[nodiscard]] LinkInfo create_ipvlan(RouteSocket& sock, const IpvlanSpec& spec);
+
+struct VlanSpec {
+    std::string name;
+    int master = 0;   // parent link, in sock's namespace
+    unsigned id = 0;  // 1..4094
+    std::optional<unsigned> mtu;
+    const Netns* netns = nullptr;
+    bool up = false;
+};
+
+// Creates an 802.1Q VLAN link of `master`, as create_macvlan. Throws std::invalid_argument for an
+// id outside 1..4094; Error(EEXIST) when the master already has that VLAN id.
+[[nodiscard]] LinkInfo create_vlan(RouteSocket& sock, const VlanSpec& spec);
 
 struct IfbSpec {
     std::string name;
