@@ -140,6 +140,17 @@ struct VlanSpec {
 // id outside 1..4094; Error(EEXIST) when the master already has that VLAN id.
 [[nodiscard]] LinkInfo create_vlan(RouteSocket& sock, const VlanSpec& spec);
 
+struct TapSpec {
+    std::string name;
+    bool multi_queue = false;       // IFF_MULTI_QUEUE
+    std::optional<unsigned> owner;  // uid allowed to open it (TUNSETOWNER)
+    std::optional<unsigned> group;  // gid allowed to open it (TUNSETGROUP)
+};
+
+// link_tap.cpp: a persistent tap device (down) inside `netns`, through /dev/net/tun. EEXIST when
+// the name is taken (never attaches to an existing device). Returns it as seen there.
+[[nodiscard]] LinkInfo create_tap(const Netns& netns, const TapSpec& spec);
+
 struct IfbSpec {
     std::string name;
     std::optional<unsigned> mtu;

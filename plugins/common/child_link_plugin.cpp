@@ -43,8 +43,12 @@ struct Sockets {
     netlib::RouteSocket& parent(const Config& cfg) { return cfg.link_in_container ? ctr : host; }
 };
 
+// The master, or an empty LinkInfo (index 0) for a kind without one.
 netlib::LinkInfo lookup_master(const cni::Request& req, const ChildLinkKind& kind,
                                const Config& cfg, Sockets& socks) {
+    if (!kind.has_master) {
+        return {};
+    }
     auto& sock = socks.parent(cfg);
     const auto& prev = req.conf.prev_result;
     const bool master_given = !ju::get_string(req.config, "master").value_or("").empty();
@@ -140,13 +144,13 @@ void del(const cni::Request& req) {
 void check_link(const ChildLinkKind& kind, const cni::Request& req, const netlib::LinkInfo& link,
                 const netlib::LinkInfo& master, const cni::Interface& want) {
     const std::string iface = "interface \"" + req.env.ifname + "\"";
-    if (link.kind != kind.kind) {
-        check_failed(iface + " is not a " + kind.kind);
+    if (link.kind != kind.link_kind) {
+        check_failed(iface + " is not a " + kind.link_kind + " link");
     }
     if (auto problem = kind.check(req, link)) {
         check_failed(iface + " " + *problem);
     }
-    if (link.peer_index != master.index) {
+    if (kind.has_master && link.peer_index != master.index) {
         check_failed(iface + " is not on master \"" + master.name + "\"");
     }
     if (!want.mac.empty() && link.mac.to_string() != want.mac) {
@@ -167,7 +171,10 @@ void check(const ChildLinkKind& kind, const cni::Request& req) {
     }
     auto netns = open_container_netns(req.env.netns);
     Sockets socks{netlib::RouteSocket::open(), netlib::RouteSocket::open_in(netns)};
-    auto master = find_master(socks.parent(cfg), master_name(req, socks.parent(cfg)), cfg.mtu);
+    // Not lookup_master(): prevResult is this plugin's own result here, not the one it chained on.
+    auto master = kind.has_master
+                      ? find_master(socks.parent(cfg), master_name(req, socks.parent(cfg)), cfg.mtu)
+                      : netlib::LinkInfo{};
     auto link = netlib::find_link(socks.ctr, req.env.ifname);
     if (!link) {
         check_failed("interface \"" + req.env.ifname + "\" not found in " + req.env.netns);
@@ -181,7 +188,7 @@ void check(const ChildLinkKind& kind, const cni::Request& req) {
 
 cni::Plugin child_link_plugin(ChildLinkKind kind) {
     cni::Plugin p;
-    p.name = kind.kind;
+    p.name = kind.plugin;
     p.add = [kind](const cni::Request& req) { return add(kind, req); };
     p.del = del;
     p.check = [kind](const cni::Request& req) { check(kind, req); };

@@ -10,7 +10,8 @@
 #include "plugins/cni/skel.hpp"
 
 // The plugins whose container interface is a link of a host interface, `master` (macvlan,
-// ipvlan, vlan), differ only in the link kind and its keys; everything else is here, once:
+// ipvlan, vlan), or a device of its own made the same way (tap), differ only in the link kind and
+// its keys; everything else is here, once:
 //   - keys `master` (default: the default route's interface), `mtu` (at most the master's),
 //     `linkInContainer`, `ipam` (optional: without it the link is only up, layer 2);
 //   - ADD creates the link straight in the container netns under a temporary name, renames it
@@ -30,7 +31,8 @@ struct ChildLinkRequest {
 };
 
 struct ChildLinkKind {
-    std::string kind;  // the plugin's name and the link's IFLA_INFO_KIND
+    std::string plugin;     // the plugin's name, "macvlan"
+    std::string link_kind;  // the link's IFLA_INFO_KIND, "macvlan" ("tun" for tap)
     // Validates the kind's own keys (code 7 naming them); called by every verb but DEL, before
     // anything is changed.
     std::function<void(const cni::Request&)> validate;
@@ -43,6 +45,8 @@ struct ChildLinkKind {
     // Chained without `ipam` (ipvlan): the addresses of prevResult go on the link, and without
     // `master` the single interface of prevResult is the master.
     bool uses_prev_result = false;
+    // false (tap): a device of its own, no `master` to look up or CHECK.
+    bool has_master = true;
 };
 
 cni::Plugin child_link_plugin(ChildLinkKind kind);

@@ -56,5 +56,6 @@ std::optional<std::string> check(const cni::Request& req, const netlib::LinkInfo
 }  // namespace
 
 int main() {
-    return cni::main(plugin::child_link_plugin({"ipvlan", validate, create, check, true}));
+    return cni::main(
+        plugin::child_link_plugin({"ipvlan", "ipvlan", validate, create, check, true}));
 }

@@ -47,5 +47,6 @@ void validate(const cni::Request& req) {
 }  // namespace
 
 int main() {
-    return cni::main(plugin::child_link_plugin({"macvlan", validate, create, check, false}));
+    return cni::main(
+        plugin::child_link_plugin({"macvlan", "macvlan", validate, create, check, false}));
 }

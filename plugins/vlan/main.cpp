@@ -45,6 +45,7 @@ std::optional<std::string> check(const cni::Request& req, const netlib::LinkInfo
 }  // namespace
 
 int main() {
-    return cni::main(plugin::child_link_plugin(
-        {"vlan", [](const cni::Request& req) { (void)vlan_id(req); }, create, check, false}));
+    return cni::main(plugin::child_link_plugin({"vlan", "vlan",
+                                                [](const cni::Request& req) { (void)vlan_id(req); },
+                                                create, check, false}));
 }
