@@ -105,16 +105,8 @@ TEST_F(IpvlanTest, FailedAddLeavesNothingAndDelIsIdempotent) {
 }
 
 TEST_F(IpvlanTest, EveryVersionGcAndStatus) {
-    for (const char* v : {"0.3.1", "0.4.0", "1.0.0", "1.1.0"}) {
-        auto ns = make_netns(std::string{"v"} + v[0] + v[2]);
-        EXPECT_EQ(add_ok(ns, conf(v))["cniVersion"], v);
-    }
-    json gc = conf("1.1.0");
-    gc["cni.dev/valid-attachments"] = json::array();
-    auto any = make_netns("gc");
-    EXPECT_EQ(call("GC", any, gc).r.exit_code, 0);
-    EXPECT_TRUE(reservations("clnet").empty());
-    EXPECT_EQ(call("STATUS", any, conf("1.1.0")).r.exit_code, 0);
+    expect_every_version_then_gc_and_status([&](const std::string& v, int) { return conf(v); },
+                                            "clnet");
 }
 
 TEST_F(IpvlanTest, SameResultAndStateAsTheReference) {

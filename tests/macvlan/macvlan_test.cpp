@@ -246,18 +246,8 @@ TEST_F(MacvlanTest, WithoutIpamTheInterfaceIsL2OnlyAndUp) {
 }
 
 TEST_F(MacvlanTest, GcAndStatusPassThroughToIpamInEveryVersion) {
-    for (const char* v : {"0.3.1", "0.4.0", "1.0.0", "1.1.0"}) {
-        auto ns = make_netns(std::string{"v"} + v[0] + v[2]);
-        json out = add_ok(ns, conf(v));
-        EXPECT_EQ(out["cniVersion"], v);
-    }
-    EXPECT_EQ(reservations("mvnet").size(), 8u);
-    json gc = conf("1.1.0");
-    gc["cni.dev/valid-attachments"] = json::array();
-    auto any = make_netns("gc");
-    EXPECT_EQ(mv("GC", any, gc).r.exit_code, 0);
-    EXPECT_TRUE(reservations("mvnet").empty());  // host-local released what nobody holds
-    EXPECT_EQ(mv("STATUS", any, conf("1.1.0")).r.exit_code, 0);
+    expect_every_version_then_gc_and_status([&](const std::string& v, int) { return conf(v); },
+                                            "mvnet");
 }
 
 // Same result as the reference but for the MAC, and the same kernel state.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,25 @@ protected:
             }
         }
         return out;
+    }
+
+    // ADD in every spec version from 0.3.1 (result printed in it), then a GC with an empty list
+    // of valid attachments releases all of `network`'s addresses, and STATUS succeeds.
+    void expect_every_version_then_gc_and_status(
+        const std::function<json(const std::string& version, int n)>& conf_of,
+        const std::string& network) {
+        int n = 0;
+        for (const char* v : {"0.3.1", "0.4.0", "1.0.0", "1.1.0"}) {
+            auto ns = make_netns(std::string{"v"} + v[0] + v[2]);
+            EXPECT_EQ(add_ok(ns, conf_of(v, n++))["cniVersion"], v);
+        }
+        EXPECT_FALSE(reservations(network).empty());
+        json gc = conf_of("1.1.0", n);
+        gc["cni.dev/valid-attachments"] = json::array();
+        auto any = make_netns("gc");
+        EXPECT_EQ(call("GC", any, gc).r.exit_code, 0);
+        EXPECT_TRUE(reservations(network).empty());
+        EXPECT_EQ(call("STATUS", any, conf_of("1.1.0", n)).r.exit_code, 0);
     }
 
     std::string plugin_;
