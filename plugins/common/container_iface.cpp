@@ -34,6 +34,9 @@ void container_sysctls(const netlib::Netns& netns, const std::string& ifname,
         ensure_sysctl(conf_key(ifname, netlib::Family::V6, "disable_ipv6"), "0");
         netlib::write_sysctl(conf_key(ifname, netlib::Family::V6, "accept_dad"),
                              opts.enable_dad ? "1" : "0");
+        if (opts.arp_notify) {
+            ensure_sysctl(conf_key(ifname, netlib::Family::V6, "ndisc_notify"), "1");
+        }
         if (opts.enable_dad) {
             netlib::write_sysctl(conf_key(ifname, netlib::Family::V6, "enhanced_dad"), "1");
         }

@@ -32,7 +32,8 @@ struct IfaceOptions {
     bool enable_dad = false;          // IPv6 DAD on the container's addresses (bridge's enableDad)
     bool is_default_gateway = false;  // add a default route via each family's gateway
     // net.ipv4.conf.<ifname>.arp_notify = 1, for links created without it (a veth gets it over
-    // netlink when it comes up)
+    // netlink when it comes up); with IPv6 addresses also net.ipv6.conf.<ifname>.ndisc_notify,
+    // as the reference's macvlan and ipvlan do: neighbours learn the new MAC at once.
     bool arp_notify = false;
 };
 

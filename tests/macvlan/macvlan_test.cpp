@@ -51,6 +51,9 @@ TEST_F(MacvlanTest, AddCreatesAMacvlanOfTheMasterWithTheAllocatedAddresses) {
     EXPECT_EQ(routes[0]["dev"], "eth0");
     EXPECT_EQ(observe("ip netns exec " + ns.name + " cat /proc/sys/net/ipv4/conf/eth0/arp_notify"),
               "1\n");
+    EXPECT_EQ(
+        observe("ip netns exec " + ns.name + " cat /proc/sys/net/ipv6/conf/eth0/ndisc_notify"),
+        "1\n");
 }
 
 TEST_F(MacvlanTest, TwoContainersOnOneMasterReachEachOther) {
