@@ -5,6 +5,7 @@
 #include <string>
 
 #include "plugins/cni/error.hpp"
+#include "plugins/cni/gc.hpp"
 #include "plugins/cni/json_util.hpp"
 #include "plugins/common/container_iface.hpp"
 
@@ -255,7 +256,8 @@ cni::Plugin static_plugin() {
     p.add = add;
     p.del = [](const cni::Request&) {};  // nothing was reserved
     p.check = check;
-    p.gc = [](const cni::Request&) {};
+    // Nothing to collect, but a malformed list of valid attachments is code 7, as everywhere.
+    p.gc = [](const cni::Request& req) { (void)cni::ValidAttachments::parse(req.config); };
     p.status = status;
     return p;
 }

@@ -4,6 +4,7 @@
 
 #include "netlib/link.hpp"
 #include "plugins/cni/error.hpp"
+#include "plugins/cni/gc.hpp"
 #include "plugins/cni/json_util.hpp"
 #include "plugins/cni/rollback.hpp"
 #include "plugins/common/container_iface.hpp"
@@ -192,8 +193,11 @@ cni::Plugin child_link_plugin(ChildLinkKind kind) {
     p.add = [kind](const cni::Request& req) { return add(kind, req); };
     p.del = del;
     p.check = [kind](const cni::Request& req) { check(kind, req); };
-    p.gc = [kind](const cni::Request& req) {
-        if (parse_config(req, kind).has_ipam) {
+    // GC reads no key of the link (a stale configuration must not stop it), but applies the
+    // one rule for the list of valid attachments even when there is no IPAM state to collect.
+    p.gc = [](const cni::Request& req) {
+        (void)cni::ValidAttachments::parse(req.config);
+        if (!req.conf.ipam_type.empty()) {
             ipam_gc(req);
         }
     };

@@ -246,6 +246,11 @@ TEST_F(MacvlanTest, WithoutIpamTheInterfaceIsL2OnlyAndUp) {
     json link = link_in(ns);
     EXPECT_NE(std::find(link["flags"].begin(), link["flags"].end(), "UP"), link["flags"].end());
     EXPECT_TRUE(addresses_in(ns).empty());
+    // Without IPAM state GC still applies the one rule for the list of valid attachments.
+    json gc = c;
+    gc["cniVersion"] = "1.1.0";
+    gc["cni.dev/valid-attachments"] = json::array({{{"containerID", "c1"}}});
+    EXPECT_EQ(mv("GC", ns, gc).code(), 7);
 }
 
 TEST_F(MacvlanTest, GcAndStatusPassThroughToIpamInEveryVersion) {
