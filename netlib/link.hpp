@@ -116,15 +116,16 @@ struct MacvlanSpec {
 
 struct IpvlanSpec {
     std::string name;
-    int master = 0;           // parent link, in sock's namespace
-    std::string mode = "l2";  // "l2", "l3", "l3s"
+    int master = 0;               // parent link, in sock's namespace
+    std::string mode = "l2";      // "l2", "l3", "l3s"
+    std::string flag = "bridge";  // "bridge", "private", "vepa" (IFLA_IPVLAN_FLAGS)
     std::optional<unsigned> mtu;
     const Netns* netns = nullptr;  // create directly inside this namespace (nullptr: sock's)
     bool up = false;
 };
 
-// Creates an ipvlan on `master` (no flags: the kernel's default, bridge), as create_macvlan.
-// Throws std::invalid_argument for an unknown mode; Error(EOPNOTSUPP) on a kernel without it.
+// Creates an ipvlan on `master`, as create_macvlan. Throws std::invalid_argument for an unknown
+// mode or flag; Error(EOPNOTSUPP) on a kernel without ipvlan.
 [[nodiscard]] LinkInfo create_ipvlan(RouteSocket& sock, const IpvlanSpec& spec);
 
 struct VlanSpec {

@@ -310,15 +310,54 @@ LinkInfo create_macvlan(RouteSocket& sock, const MacvlanSpec& spec) {
     return add_child_link(sock, link.get(), spec.master, spec.name, spec.netns);
 }
 
+// Built by hand: libnl has no setter for IFLA_IPVLAN_FLAGS.
 LinkInfo create_ipvlan(RouteSocket& sock, const IpvlanSpec& spec) {
     int mode = rtnl_link_ipvlan_str2mode(spec.mode.c_str());
     if (mode < 0) {
         throw std::invalid_argument("unknown ipvlan mode \"" + spec.mode + "\"");
     }
-    detail::LinkPtr link = checked(rtnl_link_ipvlan_alloc());
-    set_common(link.get(), spec.name, spec.mtu, std::nullopt, spec.up);
-    rtnl_link_ipvlan_set_mode(link.get(), static_cast<uint16_t>(mode));
-    return add_child_link(sock, link.get(), spec.master, spec.name, spec.netns);
+    std::uint16_t flags = 0;
+    if (spec.flag == "private") {
+        flags = IPVLAN_F_PRIVATE;
+    } else if (spec.flag == "vepa") {
+        flags = IPVLAN_F_VEPA;
+    } else if (spec.flag != "bridge") {
+        throw std::invalid_argument("unknown ipvlan flag \"" + spec.flag + "\"");
+    }
+    ifinfomsg hdr{};
+    hdr.ifi_family = AF_UNSPEC;
+    if (spec.up) {
+        hdr.ifi_flags = IFF_UP;
+        hdr.ifi_change = IFF_UP;
+    }
+    detail::MsgPtr msg = detail::new_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, hdr);
+    nl_msg* m = msg.get();
+    // Strings with their NUL, u16 as the kernel's policy wants them.
+    auto put_string = [m](int type, const std::string& v) {
+        detail::put(m, type, v.c_str(), v.size() + 1);
+    };
+    auto put_u16 = [m](int type, std::uint16_t v) { detail::put(m, type, &v, sizeof v); };
+    put_string(IFLA_IFNAME, spec.name);
+    detail::put_u32(m, IFLA_LINK, static_cast<std::uint32_t>(spec.master));
+    if (spec.mtu) {
+        detail::put_u32(m, IFLA_MTU, *spec.mtu);
+    }
+    if (spec.netns != nullptr) {
+        detail::put_u32(m, IFLA_NET_NS_FD, static_cast<std::uint32_t>(spec.netns->fd()));
+    }
+    nlattr* info = detail::nest_start(m, IFLA_LINKINFO);
+    put_string(IFLA_INFO_KIND, "ipvlan");
+    nlattr* data = detail::nest_start(m, IFLA_INFO_DATA);
+    put_u16(IFLA_IPVLAN_MODE, static_cast<std::uint16_t>(mode));
+    put_u16(IFLA_IPVLAN_FLAGS, flags);
+    detail::nest_end(m, data);
+    detail::nest_end(m, info);
+    detail::request(sock, m, kNewLink, spec.name);
+    if (spec.netns == nullptr) {
+        return must_find(sock, spec.name);
+    }
+    RouteSocket there = RouteSocket::open_in(*spec.netns);
+    return must_find(there, spec.name);
 }
 
 LinkInfo create_vlan(RouteSocket& sock, const VlanSpec& spec) {

@@ -59,7 +59,7 @@ double kernel_delete_once(netlib::RouteSocket& host, const std::string& type, in
     if (type == "macvlan") {
         (void)netlib::create_macvlan(host, {"eth0", master, "bridge", {}, {}, &ns, true});
     } else if (type == "ipvlan") {
-        (void)netlib::create_ipvlan(host, {"eth0", master, "l2", {}, &ns, true});
+        (void)netlib::create_ipvlan(host, {"eth0", master, "l2", "bridge", {}, &ns, true});
     } else {
         (void)netlib::create_vlan(host, {"eth0", master, 100, {}, &ns, true});
     }

@@ -1,7 +1,7 @@
-// The ipvlan plugin (the reference's plugins/main/ipvlan): `mode` l2 (default), l3 or l3s; with
-// `ipam`, or chained after another plugin, putting prevResult's addresses on the ipvlan (and,
-// without `master`, on top of prevResult's single interface). The rest is the shared child-link
-// plugin.
+// The ipvlan plugin (the reference's plugins/main/ipvlan): `mode` l2 (default), l3 or l3s,
+// `flag` bridge (default), private or vepa; with `ipam`, or chained after another plugin,
+// putting prevResult's addresses on the ipvlan (and, without `master`, on top of prevResult's
+// single interface). The rest is the shared child-link plugin.
 #include <optional>
 #include <string>
 
@@ -22,27 +22,26 @@ std::string mode_of(const cni::Request& req) {
     return mode;
 }
 
-// `flag`: only the kernel's default, bridge. libnl has no setter for IFLA_IPVLAN_FLAGS, so
-// private and vepa are refused by name rather than silently ignored.
-void check_flag(const cni::Request& req) {
+std::string flag_of(const cni::Request& req) {
     auto flag = cni::json_util::get_string(req.config, "flag").value_or("");
-    if (flag.empty() || flag == "bridge") {
-        return;
+    if (flag.empty()) {
+        return "bridge";
     }
-    if (flag == "private" || flag == "vepa") {
-        throw cni::Error(cni::Code::UnsupportedField,
-                         "\"flag\" \"" + flag + "\" is not supported yet: only bridge");
+    if (flag != "bridge" && flag != "private" && flag != "vepa") {
+        throw cni::config_error("invalid \"flag\" \"" + flag +
+                                "\": must be bridge, private or vepa");
     }
-    throw cni::config_error("invalid \"flag\" \"" + flag + "\": must be bridge, private or vepa");
+    return flag;
 }
 
 void validate(const cni::Request& req) {
     (void)mode_of(req);
-    check_flag(req);
+    (void)flag_of(req);
 }
 
 netlib::LinkInfo create(netlib::RouteSocket& parent, const plugin::ChildLinkRequest& r) {
-    netlib::IpvlanSpec spec{r.name, r.master, mode_of(r.req), r.mtu, r.netns, false};
+    netlib::IpvlanSpec spec{r.name, r.master, mode_of(r.req), flag_of(r.req),
+                            r.mtu,  r.netns,  false};
     return netlib::create_ipvlan(parent, spec);
 }
 
