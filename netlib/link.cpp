@@ -1,5 +1,6 @@
 #include "netlib/link.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -10,6 +11,9 @@
 #include <linux/rtnetlink.h>
 #include <netlink/addr.h>
 #include <netlink/object.h>
+#include <netlink/route/link/ipvlan.h>
+#include <netlink/route/link/macvlan.h>
+#include <netlink/route/link/vlan.h>
 
 #include "netlib/link_internal.hpp"
 
@@ -74,6 +78,19 @@ LinkInfo to_info(rtnl_link* link) {
     info.allmulti = (flags & IFF_ALLMULTI) != 0;
     const char* alias = rtnl_link_get_ifalias(link);
     info.alias = alias != nullptr ? alias : "";
+    if (info.kind == "macvlan" || info.kind == "macvtap") {
+        std::array<char, 32> mode{};
+        rtnl_link_macvlan_mode2str(static_cast<int>(rtnl_link_macvlan_get_mode(link)), mode.data(),
+                                   mode.size());
+        info.mode = mode.data();
+    } else if (std::uint16_t ipvlan_mode = 0;
+               info.kind == "ipvlan" && rtnl_link_ipvlan_get_mode(link, &ipvlan_mode) == 0) {
+        std::array<char, 32> mode{};
+        rtnl_link_ipvlan_mode2str(ipvlan_mode, mode.data(), mode.size());
+        info.mode = mode.data();
+    } else if (info.kind == "vlan") {
+        info.vlan_id = static_cast<unsigned>(rtnl_link_vlan_get_id(link));
+    }
     return info;
 }
 

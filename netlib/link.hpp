@@ -32,6 +32,8 @@ struct LinkInfo {
     unsigned txqlen = 0;    // IFLA_TXQLEN
     bool allmulti = false;  // IFF_ALLMULTI
     std::string alias;      // IFLA_IFALIAS, "" when unset
+    std::string mode;       // a macvlan's or ipvlan's mode ("bridge", "vepa", "l2", ...); else ""
+    unsigned vlan_id = 0;   // a vlan link's IFLA_VLAN_ID; else 0
 };
 
 // One RTM_GETLINK request (never a dump). nullopt when no such link exists.
@@ -111,6 +113,44 @@ struct MacvlanSpec {
 // namespace (looked up through a socket opened there when it is not sock's). Throws
 // std::invalid_argument for an unknown mode.
 [[nodiscard]] LinkInfo create_macvlan(RouteSocket& sock, const MacvlanSpec& spec);
+
+struct IpvlanSpec {
+    std::string name;
+    int master = 0;               // parent link, in sock's namespace
+    std::string mode = "l2";      // "l2", "l3", "l3s"
+    std::string flag = "bridge";  // "bridge", "private", "vepa" (IFLA_IPVLAN_FLAGS)
+    std::optional<unsigned> mtu;
+    const Netns* netns = nullptr;  // create directly inside this namespace (nullptr: sock's)
+    bool up = false;
+};
+
+// Creates an ipvlan on `master`, as create_macvlan. Throws std::invalid_argument for an unknown
+// mode or flag; Error(EOPNOTSUPP) on a kernel without ipvlan.
+[[nodiscard]] LinkInfo create_ipvlan(RouteSocket& sock, const IpvlanSpec& spec);
+
+struct VlanSpec {
+    std::string name;
+    int master = 0;   // parent link, in sock's namespace
+    unsigned id = 0;  // 1..4094
+    std::optional<unsigned> mtu;
+    const Netns* netns = nullptr;
+    bool up = false;
+};
+
+// Creates an 802.1Q VLAN link of `master`, as create_macvlan. Throws std::invalid_argument for an
+// id outside 1..4094; Error(EEXIST) when the master already has that VLAN id.
+[[nodiscard]] LinkInfo create_vlan(RouteSocket& sock, const VlanSpec& spec);
+
+struct TapSpec {
+    std::string name;
+    bool multi_queue = false;       // IFF_MULTI_QUEUE
+    std::optional<unsigned> owner;  // uid allowed to open it (TUNSETOWNER)
+    std::optional<unsigned> group;  // gid allowed to open it (TUNSETGROUP)
+};
+
+// link_tap.cpp: a persistent tap device (down) inside `netns`, through /dev/net/tun. EEXIST when
+// the name is taken (never attaches to an existing device). Returns it as seen there.
+[[nodiscard]] LinkInfo create_tap(const Netns& netns, const TapSpec& spec);
 
 struct IfbSpec {
     std::string name;

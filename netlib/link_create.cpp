@@ -1,10 +1,11 @@
-// Creating links: bridges, veth pairs, macvlans.
+// Creating links: bridges, veth pairs, macvlans, ipvlans, VLANs.
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
 #include <stdexcept>
+#include <string>
 
 #include <sys/random.h>
 
@@ -12,8 +13,10 @@
 #include <linux/if_link.h>
 #include <linux/ip.h>
 #include <netlink/route/link/inet.h>
+#include <netlink/route/link/ipvlan.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/link/vlan.h>
 
 #include "netlib/bridge_vlan.hpp"
 #include "netlib/link.hpp"
@@ -267,29 +270,104 @@ std::string random_veth_name() {
     return name;
 }
 
+namespace {
+
+// Sends a link of a master (macvlan, ipvlan, vlan) created in `netns` (nullptr: sock's) and
+// returns it as seen there. IFLA_LINK names the master in sock's namespace.
+LinkInfo add_child_link(RouteSocket& sock, rtnl_link* link, int master, const std::string& name,
+                        const Netns* netns) {
+    rtnl_link_set_link(link, master);
+    if (netns != nullptr) {
+        rtnl_link_set_ns_fd(link, netns->fd());
+    }
+    add(sock, link, name);
+    if (netns == nullptr) {
+        return must_find(sock, name);
+    }
+    RouteSocket there = RouteSocket::open_in(*netns);
+    return must_find(there, name);
+}
+
+detail::LinkPtr checked(rtnl_link* link) {
+    if (link == nullptr) {
+        throw std::bad_alloc();
+    }
+    return detail::LinkPtr{link};
+}
+
+}  // namespace
+
 LinkInfo create_macvlan(RouteSocket& sock, const MacvlanSpec& spec) {
     static constexpr std::array<std::string_view, 5> kModes = {"bridge", "private", "vepa",
                                                                "passthru", "source"};
     if (std::find(kModes.begin(), kModes.end(), spec.mode) == kModes.end()) {
         throw std::invalid_argument("unknown macvlan mode \"" + spec.mode + "\"");
     }
-    detail::LinkPtr link{rtnl_link_macvlan_alloc()};
-    if (!link) {
-        throw std::bad_alloc();
-    }
+    detail::LinkPtr link = checked(rtnl_link_macvlan_alloc());
     set_common(link.get(), spec.name, spec.mtu, spec.mac, spec.up);
-    rtnl_link_set_link(link.get(), spec.master);
     rtnl_link_macvlan_set_mode(
         link.get(), static_cast<uint32_t>(rtnl_link_macvlan_str2mode(spec.mode.c_str())));
-    if (spec.netns != nullptr) {
-        rtnl_link_set_ns_fd(link.get(), spec.netns->fd());  // IFLA_LINK still names the parent here
+    return add_child_link(sock, link.get(), spec.master, spec.name, spec.netns);
+}
+
+// Built by hand: libnl has no setter for IFLA_IPVLAN_FLAGS.
+LinkInfo create_ipvlan(RouteSocket& sock, const IpvlanSpec& spec) {
+    int mode = rtnl_link_ipvlan_str2mode(spec.mode.c_str());
+    if (mode < 0) {
+        throw std::invalid_argument("unknown ipvlan mode \"" + spec.mode + "\"");
     }
-    add(sock, link.get(), spec.name);
+    std::uint16_t flags = 0;
+    if (spec.flag == "private") {
+        flags = IPVLAN_F_PRIVATE;
+    } else if (spec.flag == "vepa") {
+        flags = IPVLAN_F_VEPA;
+    } else if (spec.flag != "bridge") {
+        throw std::invalid_argument("unknown ipvlan flag \"" + spec.flag + "\"");
+    }
+    ifinfomsg hdr{};
+    hdr.ifi_family = AF_UNSPEC;
+    if (spec.up) {
+        hdr.ifi_flags = IFF_UP;
+        hdr.ifi_change = IFF_UP;
+    }
+    detail::MsgPtr msg = detail::new_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, hdr);
+    nl_msg* m = msg.get();
+    // Strings with their NUL, u16 as the kernel's policy wants them.
+    auto put_string = [m](int type, const std::string& v) {
+        detail::put(m, type, v.c_str(), v.size() + 1);
+    };
+    auto put_u16 = [m](int type, std::uint16_t v) { detail::put(m, type, &v, sizeof v); };
+    put_string(IFLA_IFNAME, spec.name);
+    detail::put_u32(m, IFLA_LINK, static_cast<std::uint32_t>(spec.master));
+    if (spec.mtu) {
+        detail::put_u32(m, IFLA_MTU, *spec.mtu);
+    }
+    if (spec.netns != nullptr) {
+        detail::put_u32(m, IFLA_NET_NS_FD, static_cast<std::uint32_t>(spec.netns->fd()));
+    }
+    nlattr* info = detail::nest_start(m, IFLA_LINKINFO);
+    put_string(IFLA_INFO_KIND, "ipvlan");
+    nlattr* data = detail::nest_start(m, IFLA_INFO_DATA);
+    put_u16(IFLA_IPVLAN_MODE, static_cast<std::uint16_t>(mode));
+    put_u16(IFLA_IPVLAN_FLAGS, flags);
+    detail::nest_end(m, data);
+    detail::nest_end(m, info);
+    detail::request(sock, m, kNewLink, spec.name);
     if (spec.netns == nullptr) {
         return must_find(sock, spec.name);
     }
     RouteSocket there = RouteSocket::open_in(*spec.netns);
     return must_find(there, spec.name);
+}
+
+LinkInfo create_vlan(RouteSocket& sock, const VlanSpec& spec) {
+    if (spec.id < 1 || spec.id > 4094) {
+        throw std::invalid_argument("VLAN id " + std::to_string(spec.id) + " is not in 1..4094");
+    }
+    detail::LinkPtr link = checked(rtnl_link_vlan_alloc());
+    set_common(link.get(), spec.name, spec.mtu, std::nullopt, spec.up);
+    rtnl_link_vlan_set_id(link.get(), static_cast<std::uint16_t>(spec.id));
+    return add_child_link(sock, link.get(), spec.master, spec.name, spec.netns);
 }
 
 }  // namespace netlib

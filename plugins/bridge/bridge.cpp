@@ -1,7 +1,6 @@
 #include "plugins/bridge/bridge.hpp"
 
 #include <cerrno>
-#include <exception>
 #include <optional>
 
 #include "netlib/addr.hpp"
@@ -17,6 +16,7 @@
 #include "plugins/bridge/steps.hpp"
 #include "plugins/cni/error.hpp"
 #include "plugins/cni/rollback.hpp"
+#include "plugins/common/container_iface.hpp"
 #include "plugins/common/ipam_client.hpp"
 
 namespace bridge {
@@ -24,14 +24,6 @@ namespace {
 
 // Result layout shared with the reference: [bridge, host veth, container interface].
 constexpr int kContainerIface = 2;
-
-netlib::Netns open_container_netns(const std::string& path) {
-    try {
-        return netlib::Netns::open(path);
-    } catch (const netlib::Error& e) {
-        throw cni::Error(cni::Code::Internal, "failed to open netns \"" + path + "\"", e.what());
-    }
-}
 
 // Waits for the IPAM ADD started at the beginning of add() and fills in what the result needs.
 cni::Result allocated(std::optional<plugin::PendingIpamAdd>& pending, const Config& cfg,
@@ -67,30 +59,6 @@ cni::Result make_result(const cni::Request& req, cni::Result ipam, const Attachm
     return r;
 }
 
-// DEL runs every cleanup step even if one fails, and reports the first failure.
-class BestEffort {
-public:
-    template <class F>
-    void run(F&& step) {
-        try {
-            step();
-        } catch (...) {
-            if (!first_) {
-                first_ = std::current_exception();
-            }
-        }
-    }
-
-    void finish() const {
-        if (first_) {
-            std::rethrow_exception(first_);
-        }
-    }
-
-private:
-    std::exception_ptr first_;
-};
-
 }  // namespace
 
 cni::Result add(const cni::Request& req) {
@@ -101,7 +69,7 @@ cni::Result add(const cni::Request& req) {
     if (cfg.has_ipam) {
         pending.emplace(req, masquerade(req, cfg));
     }
-    netlib::Netns netns = open_container_netns(req.env.netns);
+    netlib::Netns netns = plugin::open_container_netns(req.env.netns);
     auto host = netlib::RouteSocket::open();
     auto ctr = netlib::RouteSocket::open_in(netns);
     // The IPAM release (and the masquerade element made with the allocation) has its own
@@ -129,7 +97,7 @@ cni::Result add(const cni::Request& req) {
 
 void del(const cni::Request& req) {
     Config cfg = Config::parse(req);
-    BestEffort steps;
+    plugin::BestEffort steps;
     // nftables state goes first, before the addresses are released (so that a concurrent ADD
     // handed the same address cannot lose its fresh element to this DEL) and before the veth:
     // the kernel frees a deleted element after an RCU grace period, and closing the netfilter

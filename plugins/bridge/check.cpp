@@ -14,34 +14,24 @@
 #include "plugins/bridge/config.hpp"
 #include "plugins/cni/error.hpp"
 #include "plugins/cni/gc.hpp"
+#include "plugins/common/container_iface.hpp"
 #include "plugins/common/ipam_client.hpp"
 
 namespace bridge {
 namespace {
 
-[[noreturn]] void mismatch(const std::string& what) {
-    throw cni::Error(cni::Code::Internal, "CHECK failed: " + what);
-}
-
-const cni::Interface* container_iface(const cni::Result& prev, const cni::Request& req) {
-    for (const auto& i : prev.interfaces) {
-        if (i.name == req.env.ifname && i.sandbox == req.env.netns) {
-            return &i;
-        }
-    }
-    return nullptr;
-}
+using plugin::check_failed;
 
 netlib::LinkInfo check_bridge(netlib::RouteSocket& host, const Config& cfg) {
     auto br = netlib::find_link(host, cfg.bridge);
     if (!br) {
-        mismatch("bridge \"" + cfg.bridge + "\" does not exist");
+        check_failed("bridge \"" + cfg.bridge + "\" does not exist");
     }
     if (br->kind != "bridge") {
-        mismatch("\"" + cfg.bridge + "\" is not a bridge");
+        check_failed("\"" + cfg.bridge + "\" is not a bridge");
     }
     if (br->promisc != cfg.promisc_mode) {
-        mismatch("bridge \"" + cfg.bridge + "\" promiscuous mode differs from promiscMode");
+        check_failed("bridge \"" + cfg.bridge + "\" promiscuous mode differs from promiscMode");
     }
     return *br;
 }
@@ -53,42 +43,21 @@ netlib::LinkInfo check_wiring(netlib::RouteSocket& host, netlib::RouteSocket& ct
                               const netlib::LinkInfo& br) {
     auto link = netlib::find_link(ctr, req.env.ifname);
     if (!link) {
-        mismatch("interface \"" + req.env.ifname + "\" not found in " + req.env.netns);
+        check_failed("interface \"" + req.env.ifname + "\" not found in " + req.env.netns);
     }
     if (link->kind != "veth") {
-        mismatch("interface \"" + req.env.ifname + "\" is not a veth");
+        check_failed("interface \"" + req.env.ifname + "\" is not a veth");
     }
     if (!want.mac.empty() && link->mac.to_string() != want.mac) {
-        mismatch("interface \"" + req.env.ifname + "\" has MAC " + link->mac.to_string() +
-                 ", expected " + want.mac);
+        check_failed("interface \"" + req.env.ifname + "\" has MAC " + link->mac.to_string() +
+                     ", expected " + want.mac);
     }
     auto peer = netlib::find_link(host, link->peer_index);
     if (!peer || peer->master != br.index) {
-        mismatch("the veth peer of \"" + req.env.ifname + "\" is not a port of bridge \"" +
-                 br.name + "\"");
+        check_failed("the veth peer of \"" + req.env.ifname + "\" is not a port of bridge \"" +
+                     br.name + "\"");
     }
     return *link;
-}
-
-void check_addresses(netlib::RouteSocket& ctr, const cni::Result& prev, int ifindex) {
-    auto have = netlib::list_addresses(ctr, ifindex, std::nullopt);
-    for (const auto& ip : prev.ips) {
-        if (std::find(have.begin(), have.end(), ip.address) == have.end()) {
-            mismatch("address " + ip.address.to_string() + " is missing");
-        }
-    }
-}
-
-void check_routes(netlib::RouteSocket& ctr, const cni::Result& prev) {
-    auto have = netlib::list_routes(ctr, std::nullopt, std::nullopt);
-    for (const auto& want : prev.routes) {
-        bool found = std::any_of(have.begin(), have.end(), [&](const netlib::RouteSpec& r) {
-            return r.dst == want.dst && (!want.gw || r.gw == want.gw);
-        });
-        if (!found) {
-            mismatch("route to " + want.dst.to_string() + " is missing");
-        }
-    }
 }
 
 void check_masquerade(const cni::Request& req, const cni::Result& prev) {
@@ -99,7 +68,7 @@ void check_masquerade(const cni::Request& req, const cni::Result& prev) {
                    e.address == ip.address.addr();
         });
         if (!found) {
-            mismatch("masquerade for " + ip.address.addr().to_string() + " is missing");
+            check_failed("masquerade for " + ip.address.addr().to_string() + " is missing");
         }
     }
 }
@@ -108,24 +77,22 @@ void check_masquerade(const cni::Request& req, const cni::Result& prev) {
 
 void check(const cni::Request& req) {
     Config cfg = Config::parse(req);
-    if (!req.conf.prev_result) {
-        throw cni::Error(cni::Code::InvalidConfig, "Required prevResult missing");
-    }
-    const cni::Result& prev = *req.conf.prev_result;
+    const cni::Result& prev = plugin::require_prev_result(req);
     if (cfg.has_ipam) {
         plugin::ipam_check(req);
     }
-    const cni::Interface* want = container_iface(prev, req);
+    const cni::Interface* want = plugin::prev_container_iface(prev, req);
     if (want == nullptr) {
-        mismatch("prevResult names no interface \"" + req.env.ifname + "\" in " + req.env.netns);
+        check_failed("prevResult names no interface \"" + req.env.ifname + "\" in " +
+                     req.env.netns);
     }
-    auto netns = netlib::Netns::open(req.env.netns);
+    auto netns = plugin::open_container_netns(req.env.netns);
     auto host = netlib::RouteSocket::open();
     auto ctr = netlib::RouteSocket::open_in(netns);
     auto br = check_bridge(host, cfg);
     auto link = check_wiring(host, ctr, req, *want, br);
-    check_addresses(ctr, prev, link.index);
-    check_routes(ctr, prev);
+    plugin::check_container_addresses(ctr, prev, link.index);
+    plugin::check_container_routes(ctr, prev);
     if (cfg.ip_masq) {
         check_masquerade(req, prev);
     }

@@ -3,6 +3,7 @@
 #include "plugins/cni/env.hpp"
 #include "plugins/cni/error.hpp"
 #include "plugins/cni/json_util.hpp"
+#include "plugins/common/link_config.hpp"
 
 namespace bridge {
 namespace {
@@ -10,13 +11,7 @@ namespace {
 using cni::json_util::get_bool;
 using cni::json_util::json;
 
-netlib::MacAddr parse_mac(const std::string& text, const std::string& where) {
-    try {
-        return netlib::MacAddr::parse(text);
-    } catch (const std::invalid_argument&) {
-        throw cni::config_error("invalid MAC address in " + where + ": \"" + text + "\"");
-    }
-}
+using plugin::parse_mac;
 
 // Precedence as in the reference: CNI_ARGS MAC < args.cni.mac < runtimeConfig.mac.
 std::optional<netlib::MacAddr> container_mac(const cni::Request& req) {

@@ -18,104 +18,16 @@
 #include "plugins/cni/env.hpp"
 #include "plugins/cni/error.hpp"
 #include "plugins/cni/stdio.hpp"
+#include "plugins/common/container_iface.hpp"
 #include "plugins/common/needs_kernel.hpp"
 
 namespace bridge {
 namespace {
 
+using plugin::ensure_sysctl;
+using plugin::has_family;
+
 constexpr int kVethNameTries = 10;
-
-bool has_family(const cni::Result& r, netlib::Family f) {
-    for (const auto& ip : r.ips) {
-        if (ip.address.family() == f) {
-            return true;
-        }
-    }
-    return false;
-}
-
-// Writes only when the value differs: the kernel takes the RTNL lock for forwarding and
-// disable_ipv6 writes (and restarts the syscall while another process holds it), so an
-// unconditional write makes every ADD queue behind link changes of its neighbours.
-void ensure_sysctl(const std::string& key, std::string_view value) {
-    if (netlib::try_read_sysctl(key) != value) {
-        netlib::write_sysctl(key, value);
-    }
-}
-
-std::string conf_key(const std::string& ifname, netlib::Family f, const char* key) {
-    return std::string{f == netlib::Family::V4 ? "net/ipv4/conf/" : "net/ipv6/conf/"} + ifname +
-           "/" + key;
-}
-
-// arp_notify was set with the veth (over netlink). The IPv6 settings have no netlink setter;
-// /proc/sys/net shows the netns of the process that opens it, hence the guard.
-void container_sysctls(const netlib::Netns& netns, const std::string& ifname, const Config& cfg,
-                       const cni::Result& ipam) {
-    if (has_family(ipam, netlib::Family::V6)) {
-        netlib::NetnsGuard in{netns};
-        ensure_sysctl(conf_key("lo", netlib::Family::V6, "disable_ipv6"), "0");
-        ensure_sysctl(conf_key(ifname, netlib::Family::V6, "disable_ipv6"), "0");
-        netlib::write_sysctl(conf_key(ifname, netlib::Family::V6, "accept_dad"),
-                             cfg.enable_dad ? "1" : "0");
-        if (cfg.enable_dad) {
-            netlib::write_sysctl(conf_key(ifname, netlib::Family::V6, "enhanced_dad"), "1");
-        }
-    }
-}
-
-std::optional<netlib::IpAddr> family_gateway(const cni::Result& r, netlib::Family f) {
-    for (const auto& ip : r.ips) {
-        if (ip.address.family() == f && ip.gateway) {
-            return ip.gateway;
-        }
-    }
-    return std::nullopt;
-}
-
-bool has_default_route(const cni::Result& r, netlib::Family f) {
-    for (const auto& route : r.routes) {
-        if (route.dst.family() == f && route.dst.prefix() == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-// isDefaultGateway: a default route via the gateway for each family, unless IPAM gave one.
-void add_default_routes(const Config& cfg, cni::Result& ipam) {
-    if (!cfg.is_default_gateway) {
-        return;
-    }
-    for (auto f : {netlib::Family::V4, netlib::Family::V6}) {
-        auto gw = family_gateway(ipam, f);
-        if (gw && !has_default_route(ipam, f)) {
-            cni::Route r;
-            r.dst = netlib::IpNet{f == netlib::Family::V4 ? netlib::IpAddr::parse("0.0.0.0")
-                                                          : netlib::IpAddr::parse("::"),
-                                  0};
-            r.gw = gw;
-            ipam.routes.push_back(r);
-        }
-    }
-}
-
-netlib::RouteSpec route_spec(const cni::Route& r, const cni::Result& ipam, int ifindex) {
-    netlib::RouteSpec spec;
-    spec.dst = r.dst;
-    spec.gw = r.gw ? r.gw : family_gateway(ipam, r.dst.family());
-    spec.ifindex = ifindex;
-    spec.metric = r.priority;
-    spec.table = r.table;
-    spec.scope = r.scope;
-    if (r.mtu) {
-        spec.mtu = static_cast<unsigned>(*r.mtu);
-    }
-    if (r.advmss) {
-        spec.advmss = static_cast<unsigned>(*r.advmss);
-    }
-    return spec;
-}
 
 bool conflicts(const netlib::IpNet& have, const netlib::IpNet& gw) {
     if (have == gw || have.addr().to_string().starts_with("fe80:")) {
@@ -323,16 +235,9 @@ void configure_container(netlib::RouteSocket& ctr, const netlib::Netns& netns,
     if (cfg.disable_container_interface) {
         return;
     }
-    container_sysctls(netns, req.env.ifname, cfg, ipam);
-    for (const auto& ip : ipam.ips) {
-        netlib::add_address(ctr, ifindex, ip.address, {!cfg.enable_dad, false});
-    }
-    add_default_routes(cfg, ipam);
-    // Appended, not exclusive: the container may already have a default route through an
-    // interface of another network (podman network connect), as the reference allows.
-    for (const auto& r : ipam.routes) {
-        netlib::append_route(ctr, route_spec(r, ipam, ifindex));
-    }
+    // arp_notify was set with the veth (over netlink).
+    plugin::IfaceOptions opts{cfg.enable_dad, cfg.is_default_gateway, false};
+    plugin::configure_container_iface(ctr, netns, req.env.ifname, ifindex, opts, ipam);
 }
 
 void configure_gateway(netlib::RouteSocket& host, const Config& cfg, int bridge_index,

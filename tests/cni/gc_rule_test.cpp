@@ -46,8 +46,8 @@ TEST_F(GcRule, EveryPluginRejectsAMalformedListWithCode7) {
         json::array({{{"containerID", "c1"}, {"ifname", ""}}}),   // empty ifname
         json::array({"c1"}),                                      // not an object
     };
-    for (const char* type :
-         {"bridge", "bandwidth", "portmap", "firewall", "tuning", "host-local"}) {
+    for (const char* type : {"bridge", "bandwidth", "portmap", "firewall", "tuning", "host-local",
+                             "macvlan", "ipvlan", "vlan", "tap", "static"}) {
         for (const json& valid : malformed) {
             auto r = gc(type, valid);
             EXPECT_NE(r.exit_code, 0) << type << " accepted " << valid;
