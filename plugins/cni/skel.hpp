@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "plugins/cni/env.hpp"
 #include "plugins/cni/types.hpp"
@@ -59,11 +60,16 @@ struct Io {
 };
 
 // Runs one CNI call: reads the environment and stdin, dispatches, prints the result or the error
-// JSON on `out` and diagnostics on `err`. Returns the process exit status.
-int run(const Plugin& plugin, const Io& io);
+// JSON on `out` and diagnostics on `err`. Returns the process exit status. Without CNI_COMMAND
+// (run by hand) it prints the about text: on `out` when `args` (the command line after the
+// program name) asks for --version, else on `err` as the reference plugins do.
+int run(const Plugin& plugin, const Io& io, const std::vector<std::string_view>& args = {});
 
-// run() on the real environment and standard streams.
-int main(const Plugin& plugin);
+// run() on the real environment, standard streams and command line.
+int main(const Plugin& plugin, int argc, char** argv);
+
+// "CNI plugin bridge version 0.1.0\nCNI protocol versions supported: 0.1.0, ...\n".
+std::string about_text(const std::string& plugin_name);
 
 // Prints a cni::Error as the spec's error JSON.
 json error_json(const class Error& e);
