@@ -2,5 +2,5 @@
 #include "plugins/cni/skel.hpp"
 
 int main(int argc, char** argv) {
-    return cni::main(ipam::host_local_plugin(), argc, argv);
+    return cni::main(ipam::host_local_plugin(), argc, argv, SDNET_VERSION);
 }

@@ -3,5 +3,5 @@
 int main(int argc, char** argv) {
     return cni::main({"bandwidth", bandwidth::add, bandwidth::del, bandwidth::check, bandwidth::gc,
                       bandwidth::status},
-                     argc, argv);
+                     argc, argv, SDNET_VERSION);
 }

@@ -160,11 +160,12 @@ json error_json(const Error& e) {
     return j;
 }
 
-int run(const Plugin& plugin, const Io& io, const std::vector<std::string_view>& args) {
+int run(const Plugin& plugin, const Io& io, const Invocation& invocation) {
     auto command_text = io.getenv("CNI_COMMAND");
     if (!command_text || command_text->empty()) {
+        const auto& args = invocation.args;
         bool asked = std::find(args.begin(), args.end(), "--version") != args.end();
-        (asked ? io.out : io.err)(about_text(plugin.name));
+        (asked ? io.out : io.err)(about_text(plugin.name, invocation.version));
         return 0;
     }
     try {
@@ -188,16 +189,16 @@ int run(const Plugin& plugin, const Io& io, const std::vector<std::string_view>&
     }
 }
 
-std::string about_text(const std::string& plugin_name) {
+std::string about_text(const std::string& plugin_name, std::string_view version) {
     std::string versions;
     for (const auto& v : supported_versions()) {
         versions += (versions.empty() ? "" : ", ") + v.to_string();
     }
-    return "CNI plugin " + plugin_name + " version " + SDNET_VERSION + " (sdnet)\n" +
+    return "CNI plugin " + plugin_name + " version " + std::string{version} + " (sdnet)\n" +
            "CNI protocol versions supported: " + versions + '\n';
 }
 
-int main(const Plugin& plugin, int argc, char** argv) {
+int main(const Plugin& plugin, int argc, char** argv, std::string_view version) {
     // A plugin runs at most one helper thread (IPAM next to the link setup). Sharing the main
     // heap spares the arena glibc would map (64 MB reserved) and fault in for it.
     (void)::mallopt(M_ARENA_MAX, 1);
@@ -206,7 +207,7 @@ int main(const Plugin& plugin, int argc, char** argv) {
                      Io{process_getenv(), [] { return read_all(STDIN_FILENO); },
                         [](std::string_view s) { (void)write_all(STDOUT_FILENO, s); },
                         [](std::string_view s) { (void)write_all(STDERR_FILENO, s); }},
-                     args);
+                     {args, version});
 #if !defined(__SANITIZE_ADDRESS__)
     // Everything the call changed is done and its answer written (unbuffered). What exit()
     // would add is the static destructors of libnl's ~40 cache and address-family modules,

@@ -3,5 +3,5 @@
 int main(int argc, char** argv) {
     return cni::main(
         {"firewall", firewall::add, firewall::del, firewall::check, firewall::gc, firewall::status},
-        argc, argv);
+        argc, argv, SDNET_VERSION);
 }

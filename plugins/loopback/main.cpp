@@ -97,5 +97,5 @@ int main(int argc, char** argv) {
     plugin.add = add;
     plugin.del = del;
     plugin.check = check;
-    return cni::main(plugin, argc, argv);
+    return cni::main(plugin, argc, argv, SDNET_VERSION);
 }

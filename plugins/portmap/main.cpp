@@ -3,5 +3,5 @@
 int main(int argc, char** argv) {
     return cni::main(
         {"portmap", portmap::add, portmap::del, portmap::check, portmap::gc, portmap::status}, argc,
-        argv);
+        argv, SDNET_VERSION);
 }

@@ -2,5 +2,5 @@
 
 int main(int argc, char** argv) {
     return cni::main({"tuning", tuning::add, tuning::del, tuning::check, tuning::gc, {}}, argc,
-                     argv);
+                     argv, SDNET_VERSION);
 }
