@@ -98,14 +98,18 @@ mkdir "$work/cgroup"
 mount --rbind /sys/fs/cgroup "$work/cgroup"
 mount -t sysfs sysfs /sys
 mount --move "$work/cgroup" /sys/fs/cgroup
-# Private overlays of /var/lib and /opt, so that /var/lib/cni and /opt/cni/bin can be mount
-# points without creating them on the machine.
-for dir in /var/lib /opt; do
-    name=${dir//\//_}
+# Private overlays of /var/lib and /opt (and /etc when it has no /etc/cni/net.d), so that
+# /var/lib/cni, /opt/cni/bin and /etc/cni/net.d can be mount points without creating them on
+# the machine. /etc only when needed: an overlay hides what is bind-mounted below it.
+overlay() {
+    local dir=$1 name=${1//\//_}
     mkdir -p "$work/$name/upper" "$work/$name/work"
     mount -t overlay overlay \
         -o "lowerdir=$dir,upperdir=$work/$name/upper,workdir=$work/$name/work" "$dir"
-done
+}
+overlay /var/lib
+overlay /opt
+[ -d /etc/cni/net.d ] || overlay /etc
 for dir in /run /var/lib/cni /etc/cni/net.d; do
     mkdir -p "$dir"
     mount -t tmpfs -o mode=0755 tmpfs "$dir"
