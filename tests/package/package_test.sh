@@ -107,6 +107,11 @@ done
 echo "plugins: --version and VERSION: ok"
 out=$("$root/usr/bin/sdnet" --version)
 [ "$out" = "sdnet $version" ] || fail "sdnet --version printed '$out', package is $version"
+# sdrun is packaged when the build has it (runtime/sdrun).
+if [ -e "$build/runtime/sdrun/sdrun" ]; then
+    out=$("$root/usr/bin/sdrun" --version) || fail "sdrun is built but not in the package"
+    [ "$out" = "sdrun $version" ] || fail "sdrun --version printed '$out', package is $version"
+fi
 
 for page in sdnet sdnet-plugins; do
     err=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$root/usr/share/man/man8/$page.8" 2>&1 >"$work/$page.txt")
