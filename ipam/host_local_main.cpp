@@ -1,6 +1,6 @@
 #include "ipam/host_local.hpp"
 #include "plugins/cni/skel.hpp"
 
-int main() {
-    return cni::main(ipam::host_local_plugin());
+int main(int argc, char** argv) {
+    return cni::main(ipam::host_local_plugin(), argc, argv, SDNET_VERSION);
 }

@@ -140,6 +140,27 @@ void sample_process_start(const std::vector<Plugin>& plugins, int samples,
     }
 }
 
+// Every sample, for the distributions scripts/plots draws: ADD, DEL and process start (a VERSION
+// call) of each plugin, and the kernel's own veth delete (the DEL floor).
+void write_samples(bench::DataFile& data, bool masq, const std::vector<Plugin>& plugins,
+                   const std::vector<bench::Cycle>& c, const std::vector<double>& floor) {
+    for (std::size_t p = 0; p < plugins.size(); ++p) {
+        const char* who = plugins[p].label.c_str();
+        for (double ms : c[p].add) {
+            data.row("%d,%s,add,%.3f", masq ? 1 : 0, who, ms);
+        }
+        for (double ms : c[p].del) {
+            data.row("%d,%s,del,%.3f", masq ? 1 : 0, who, ms);
+        }
+        for (double ms : c[p].start) {
+            data.row("%d,%s,start,%.3f", masq ? 1 : 0, who, ms);
+        }
+    }
+    for (double ms : floor) {
+        data.row("%d,kernel,del,%.3f", masq ? 1 : 0, ms);
+    }
+}
+
 void print_floor(const std::vector<bench::Cycle>& c, const std::vector<double>& floor) {
     auto f = bench::stats(floor);
     std::printf(
@@ -207,6 +228,7 @@ int main(int argc, char** argv) {
     std::string ref_dir = argc > 2 ? argv[2] : "/usr/lib/cni";
     bench::enter_private_namespaces();
     auto plugins = bench::compared_plugins(SDNET_PLUGIN_DIR, ref_dir, "bridge");
+    bench::DataFile data("bridge_add_del", "ipmasq,who,op,ms");
     try {
         for (bool masq : {true, false}) {
             std::vector<bench::Cycle> c(plugins.size());
@@ -219,6 +241,7 @@ int main(int argc, char** argv) {
                 plugins, c);
             print_floor(c, floor);
             print_process_start(plugins, c);
+            write_samples(data, masq, plugins, c, floor);
         }
         std::printf("\n== ADD latency (ms) with N containers attached, ipMasq true\n%-10s",
                     "plugin");

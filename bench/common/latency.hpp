@@ -5,15 +5,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/utsname.h>
 
 namespace bench {
 
@@ -103,5 +107,74 @@ inline void print_cycles(const char* title, const std::vector<Plugin>& plugins,
                     stats(c[1].del).median / stats(c[0].del).median);
     }
 }
+
+// "<cpu model>, <n> CPUs, <n> MiB": which machine a data file was measured on.
+inline std::string machine_description() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line, model = "unknown CPU";
+    while (std::getline(cpuinfo, line)) {
+        if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+            model = line.substr(line.find(':') + 2);
+            break;
+        }
+    }
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key;
+    long kib = 0;
+    meminfo >> key >> kib;
+    return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " CPUs, " +
+           std::to_string(kib / 1024) + " MiB";
+}
+
+// A bench's figures as data for scripts/plots: with SDNET_BENCH_DATA=DIR, DIR/<name>.csv, whose
+// '#' lines name the machine, kernel and date it was measured on, then a header and the rows.
+// Without the variable nothing is written.
+class DataFile {
+public:
+    DataFile(const std::string& name, const std::string& columns) {
+        const char* dir = std::getenv("SDNET_BENCH_DATA");
+        if (dir == nullptr || *dir == '\0') {
+            return;
+        }
+        std::string path = std::string(dir) + "/" + name + ".csv";
+        file_ = std::fopen(path.c_str(), "w");
+        if (file_ == nullptr) {
+            std::perror(path.c_str());
+            std::exit(1);
+        }
+        utsname uts{};
+        (void)::uname(&uts);
+        char date[32];
+        std::time_t now = std::time(nullptr);
+        (void)std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+        std::fprintf(file_, "# machine: %s\n# kernel: %s %s\n# date: %s\n%s\n",
+                     machine_description().c_str(), uts.sysname, uts.release, date,
+                     columns.c_str());
+    }
+
+    DataFile(const DataFile&) = delete;
+    DataFile& operator=(const DataFile&) = delete;
+
+    ~DataFile() {
+        if (file_ != nullptr) {
+            std::fclose(file_);
+        }
+    }
+
+    // printf-style, checked as printf's; one line per call.
+    __attribute__((format(printf, 2, 3))) void row(const char* format, ...) {
+        if (file_ != nullptr) {
+            std::va_list args;
+            va_start(args, format);
+            std::vfprintf(file_, format, args);
+            va_end(args);
+            std::fputc('\n', file_);
+            std::fflush(file_);
+        }
+    }
+
+private:
+    std::FILE* file_ = nullptr;
+};
 
 }  // namespace bench

@@ -222,7 +222,7 @@ std::vector<int> parse_levels(const std::string& text) {
     return out;
 }
 
-void print_row(const char* what, int n, const Impl& impl, const Samples& s) {
+void print_row(const char* what, int n, const Impl& impl, const Samples& s, bench::DataFile& data) {
     auto pa = stats(s.portmap_add);
     auto pd = stats(s.portmap_del);
     auto ca = stats(s.chain_add);
@@ -231,6 +231,8 @@ void print_row(const char* what, int n, const Impl& impl, const Samples& s) {
                 impl.label.c_str(), pa.median, pa.p99, pd.median, pd.p99, ca.median, ca.p99,
                 cd.median, cd.p99);
     std::fflush(stdout);
+    data.row("%s,%d,%.3f,%.3f,%.3f,%.3f", impl.label.c_str(), n, pa.median, pa.p99, pd.median,
+             pd.p99);
 }
 
 }  // namespace
@@ -249,6 +251,8 @@ int main(int argc, char** argv) {
         std::printf("reference plugins not found in %s: measuring sdnet only\n", ref_dir.c_str());
     }
     std::map<std::pair<int, std::string>, Samples> all;
+    bench::DataFile data("portmap_add",
+                         "plugin,published,add_median_ms,add_p99_ms,del_median_ms,del_p99_ms");
     try {
         for (const auto& impl : impls) {
             make_host(impl);
@@ -269,7 +273,7 @@ int main(int argc, char** argv) {
                 for (const auto& id : spent) {
                     netlib::remove_named_netns(id);
                 }
-                print_row("", level, impl, all[{level, impl.label}]);
+                print_row("", level, impl, all[{level, impl.label}], data);
             }
             if (&impl != &impls.back()) {
                 tear_down(impl, population);

@@ -1,5 +1,6 @@
 #include "plugins/cni/skel.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <malloc.h>
 
@@ -159,11 +160,12 @@ json error_json(const Error& e) {
     return j;
 }
 
-int run(const Plugin& plugin, const Io& io) {
+int run(const Plugin& plugin, const Io& io, const Invocation& invocation) {
     auto command_text = io.getenv("CNI_COMMAND");
     if (!command_text || command_text->empty()) {
-        io.err("CNI plugin " + plugin.name +
-               " (sdnet); CNI protocol versions supported: " + supported_list() + '\n');
+        const auto& args = invocation.args;
+        bool asked = std::find(args.begin(), args.end(), "--version") != args.end();
+        (asked ? io.out : io.err)(about_text(plugin.name, invocation.version));
         return 0;
     }
     try {
@@ -187,13 +189,25 @@ int run(const Plugin& plugin, const Io& io) {
     }
 }
 
-int main(const Plugin& plugin) {
+std::string about_text(const std::string& plugin_name, std::string_view version) {
+    std::string versions;
+    for (const auto& v : supported_versions()) {
+        versions += (versions.empty() ? "" : ", ") + v.to_string();
+    }
+    return "CNI plugin " + plugin_name + " version " + std::string{version} + " (sdnet)\n" +
+           "CNI protocol versions supported: " + versions + '\n';
+}
+
+int main(const Plugin& plugin, int argc, char** argv, std::string_view version) {
     // A plugin runs at most one helper thread (IPAM next to the link setup). Sharing the main
     // heap spares the arena glibc would map (64 MB reserved) and fault in for it.
     (void)::mallopt(M_ARENA_MAX, 1);
-    int status = run(plugin, Io{process_getenv(), [] { return read_all(STDIN_FILENO); },
-                                [](std::string_view s) { (void)write_all(STDOUT_FILENO, s); },
-                                [](std::string_view s) { (void)write_all(STDERR_FILENO, s); }});
+    std::vector<std::string_view> args(argv + std::min(argc, 1), argv + argc);
+    int status = run(plugin,
+                     Io{process_getenv(), [] { return read_all(STDIN_FILENO); },
+                        [](std::string_view s) { (void)write_all(STDOUT_FILENO, s); },
+                        [](std::string_view s) { (void)write_all(STDERR_FILENO, s); }},
+                     {args, version});
 #if !defined(__SANITIZE_ADDRESS__)
     // Everything the call changed is done and its answer written (unbuffered). What exit()
     // would add is the static destructors of libnl's ~40 cache and address-family modules,

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "plugins/cni/env.hpp"
 #include "plugins/cni/types.hpp"
@@ -58,12 +59,25 @@ struct Io {
     std::function<void(std::string_view)> err;               // diagnostics
 };
 
-// Runs one CNI call: reads the environment and stdin, dispatches, prints the result or the error
-// JSON on `out` and diagnostics on `err`. Returns the process exit status.
-int run(const Plugin& plugin, const Io& io);
+// How the executable was started and what it was built as (its main() fills this in).
+struct Invocation {
+    std::vector<std::string_view> args;  // the command line after the program name
+    std::string_view version;            // SDNET_VERSION, compiled into each executable's main
+};
 
-// run() on the real environment and standard streams.
-int main(const Plugin& plugin);
+// Runs one CNI call: reads the environment and stdin, dispatches, prints the result or the error
+// JSON on `out` and diagnostics on `err`. Returns the process exit status. Without CNI_COMMAND
+// (run by hand) it prints the about text: on `out` when the command line asks for --version,
+// else on `err` as the reference plugins do.
+int run(const Plugin& plugin, const Io& io, const Invocation& invocation = {});
+
+// run() on the real environment, standard streams and command line. Plugins pass
+// SDNET_VERSION, defined for their main.cpp only: a new commit recompiles that one file per
+// executable, not this library and everything linking it.
+int main(const Plugin& plugin, int argc, char** argv, std::string_view version);
+
+// "CNI plugin bridge version 0.1.0 (sdnet)\nCNI protocol versions supported: 0.1.0, ...\n".
+std::string about_text(const std::string& plugin_name, std::string_view version);
 
 // Prints a cni::Error as the spec's error JSON.
 json error_json(const class Error& e);

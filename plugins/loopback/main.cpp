@@ -91,11 +91,11 @@ void check(const cni::Request& req) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
     cni::Plugin plugin;
     plugin.name = "loopback";
     plugin.add = add;
     plugin.del = del;
     plugin.check = check;
-    return cni::main(plugin);
+    return cni::main(plugin, argc, argv, SDNET_VERSION);
 }

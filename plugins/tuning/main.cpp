@@ -1,5 +1,6 @@
 #include "plugins/tuning/tuning.hpp"
 
-int main() {
-    return cni::main({"tuning", tuning::add, tuning::del, tuning::check, tuning::gc, {}});
+int main(int argc, char** argv) {
+    return cni::main({"tuning", tuning::add, tuning::del, tuning::check, tuning::gc, {}}, argc,
+                     argv, SDNET_VERSION);
 }

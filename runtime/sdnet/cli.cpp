@@ -10,7 +10,7 @@
 #include "runtime/libcni/error.hpp"
 
 #ifndef SDNET_INSTALLED_CNI_DIR
-#define SDNET_INSTALLED_CNI_DIR "/usr/local/lib/cni"
+#define SDNET_INSTALLED_CNI_DIR "/opt/cni/bin"
 #endif
 #ifndef SDNET_SOURCE_DIR
 #define SDNET_SOURCE_DIR ""

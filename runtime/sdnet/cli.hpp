@@ -32,7 +32,8 @@ struct Globals {
 
     // --conf-dir, else /etc/cni/net.d, else (from a build tree) the repository's conf/.
     std::filesystem::path resolved_conf_dir() const;
-    // --plugin-dir, else CNI_PATH, else [<build>/cni,] <prefix>/lib/cni, /opt/cni/bin.
+    // --plugin-dir, else CNI_PATH, else [<build>/cni,] the install dir (SDNET_CNI_INSTALL_DIR,
+    // /opt/cni/bin by default), /opt/cni/bin.
     std::vector<std::string> resolved_plugin_path() const;
     std::filesystem::path resolved_cache_dir() const;
 

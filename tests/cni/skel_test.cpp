@@ -43,14 +43,17 @@ protected:
         return run_reading([&] { return std::optional<std::string>{stdin_text}; });
     }
 
-    Call run_reading(const std::function<std::optional<std::string>()>& read_input) {
+    Call run_reading(const std::function<std::optional<std::string>()>& read_input,
+                     const Invocation& invocation = {}) {
         auto getenv = [this](const char* n) -> std::optional<std::string> {
             auto it = env_.find(n);
             return it == env_.end() ? std::nullopt : std::optional<std::string>{it->second};
         };
         Call c;
-        c.status = run(plugin_, Io{getenv, read_input, [&c](std::string_view s) { c.out += s; },
-                                   [&c](std::string_view s) { c.err += s; }});
+        c.status = run(plugin_,
+                       Io{getenv, read_input, [&c](std::string_view s) { c.out += s; },
+                          [&c](std::string_view s) { c.err += s; }},
+                       invocation);
         return c;
     }
 
@@ -88,7 +91,33 @@ TEST_F(SkelTest, NoCommandPrintsAboutOnStderr) {
     auto c = run_with("");
     EXPECT_EQ(c.status, 0);
     EXPECT_TRUE(c.out.empty());
-    EXPECT_NE(c.err.find("CNI protocol versions supported"), std::string::npos);
+    EXPECT_EQ(c.err, about_text("test", ""));
+}
+
+// `bridge --version` by hand: the about text on stdout, so `| head -1` and scripts see it.
+TEST_F(SkelTest, VersionFlagPrintsAboutOnStdout) {
+    env_.clear();
+    auto c = run_reading([] { return std::optional<std::string>{""}; }, {{"--version"}, "1.2.3"});
+    EXPECT_EQ(c.status, 0);
+    EXPECT_TRUE(c.err.empty()) << c.err;
+    EXPECT_EQ(c.out, about_text("test", "1.2.3"));
+    EXPECT_TRUE(seen_command_.empty());
+}
+
+TEST_F(SkelTest, AboutTextNamesPluginVersionAndProtocolVersions) {
+    EXPECT_EQ(about_text("bridge", "0.2.0+3.gabcdef0"),
+              "CNI plugin bridge version 0.2.0+3.gabcdef0 (sdnet)\nCNI protocol versions "
+              "supported: 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n");
+}
+
+// A CNI call ignores the command line, as the reference plugins do.
+TEST_F(SkelTest, VersionFlagIsIgnoredDuringACniCall) {
+    auto c = run_reading(
+        [] { return std::optional<std::string>{R"({"cniVersion": "1.0.0", "name": "n"})"}; },
+        {{"--version"}, "1.2.3"});
+    EXPECT_EQ(c.status, 0) << c.out;
+    EXPECT_EQ(c.out_json()["cniVersion"], "1.0.0");
+    EXPECT_EQ(seen_command_, "ADD");
 }
 
 TEST_F(SkelTest, ErrorsCarryTheSpecCodes) {

@@ -8,11 +8,11 @@
 #include "plugins/cni/skel.hpp"
 #include "tests/ipam/crash_hook.hpp"
 
-int main() {
+int main(int argc, char** argv) {
     if (const char* spec = std::getenv(ipam::test::kCrashPointEnv)) {
         std::string s = spec;
         auto colon = s.rfind(':');
         ipam::test::arm_crash_point(s.substr(0, colon), std::atoi(s.c_str() + colon + 1));
     }
-    return cni::main(ipam::host_local_plugin());
+    return cni::main(ipam::host_local_plugin(), argc, argv, "crash-test");
 }
