@@ -54,7 +54,7 @@ std::optional<std::string> check(const cni::Request& req, const netlib::LinkInfo
 
 }  // namespace
 
-int main() {
-    return cni::main(
-        plugin::child_link_plugin({"ipvlan", "ipvlan", validate, create, check, true}));
+int main(int argc, char** argv) {
+    return cni::main(plugin::child_link_plugin({"ipvlan", "ipvlan", validate, create, check, true}),
+                     argc, argv, SDNET_VERSION);
 }

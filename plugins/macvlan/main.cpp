@@ -46,7 +46,8 @@ void validate(const cni::Request& req) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
     return cni::main(
-        plugin::child_link_plugin({"macvlan", "macvlan", validate, create, check, false}));
+        plugin::child_link_plugin({"macvlan", "macvlan", validate, create, check, false}), argc,
+        argv, SDNET_VERSION);
 }

@@ -95,7 +95,8 @@ std::optional<std::string> check(const cni::Request& req, const netlib::LinkInfo
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
     return cni::main(
-        plugin::child_link_plugin({"tap", "tun", validate, create, check, false, false}));
+        plugin::child_link_plugin({"tap", "tun", validate, create, check, false, false}), argc,
+        argv, SDNET_VERSION);
 }

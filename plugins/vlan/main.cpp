@@ -44,8 +44,9 @@ std::optional<std::string> check(const cni::Request& req, const netlib::LinkInfo
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
     return cni::main(plugin::child_link_plugin({"vlan", "vlan",
                                                 [](const cni::Request& req) { (void)vlan_id(req); },
-                                                create, check, false}));
+                                                create, check, false}),
+                     argc, argv, SDNET_VERSION);
 }
