@@ -133,7 +133,8 @@ complete_words() {
 got=$(complete_words sdnet a | tr '\n' ' ')
 [ "$got" = "attach " ] || fail "completion of 'sdnet a': '$got'"
 got=$(complete_words sdnet --conf-dir "$root/usr/share/doc/sdnet/examples" attach "" | tr '\n' ' ')
-[ "$got" = "lo sdnet-bridge " ] || fail "completion of networks in the examples: '$got'"
+want="lo sdnet-bridge sdnet-macvlan sdnet-ipvlan sdnet-vlan sdnet-tap "
+[ "$got" = "$want" ] || fail "completion of networks in the examples: '$got', not '$want'"
 got=$(complete_words sdnet attach --e | tr '\n' ' ')
 [ "$got" = "--egress-rate --egress-burst " ] || fail "completion of 'sdnet attach --e': '$got'"
 echo "bash completion: ok"
