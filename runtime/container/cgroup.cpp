@@ -58,8 +58,10 @@ std::vector<std::string> needed_controllers(const Resources& r) {
 }
 
 // rmdir, retried while the kernel still counts exiting tasks (EBUSY right after the last exit).
+// Up to 10 s: on a loaded machine the last tasks of a killed pid namespace can take that long,
+// and giving up leaks the cgroup.
 void remove_dir(const fs::path& dir) {
-    for (int attempt = 0; attempt < 1000; ++attempt) {
+    for (int attempt = 0; attempt < 10000; ++attempt) {
         if (rmdir(dir.c_str()) == 0 || errno == ENOENT || errno != EBUSY) {
             return;
         }

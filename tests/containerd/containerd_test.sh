@@ -208,7 +208,7 @@ container_ip() {
 }
 fetch_retry() {
     local url=$1 out rc
-    for _ in $(seq 50); do
+    for _ in $(seq 300); do
         out=$(timeout 5 busybox wget -q -O - "$url" 2>&1) && rc=0 || rc=$?
         [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ] && break
         sleep 0.1
