@@ -94,6 +94,45 @@ LinkInfo to_info(rtnl_link* link) {
     return info;
 }
 
+namespace {
+
+std::string ipvlan_flag_name(std::uint16_t flags) {
+    if ((flags & IPVLAN_F_PRIVATE) != 0) {
+        return "private";
+    }
+    return (flags & IPVLAN_F_VEPA) != 0 ? "vepa" : "bridge";
+}
+
+// What libnl 3.7 does not parse: an ipvlan's flags, a tun device's owner and group.
+void add_unparsed_kind_data(nl_msg* msg, LinkInfo& info) {
+    if (info.kind != "ipvlan" && info.kind != "tun") {
+        return;
+    }
+    nlattr* li[IFLA_INFO_MAX + 1] = {};
+    if (!parse_link_info(msg, li) || li[IFLA_INFO_DATA] == nullptr) {
+        return;
+    }
+    if (info.kind == "ipvlan") {
+        nlattr* data[IFLA_IPVLAN_MAX + 1] = {};
+        if (nla_parse_nested(data, IFLA_IPVLAN_MAX, li[IFLA_INFO_DATA], nullptr) >= 0) {
+            info.ipvlan_flag = ipvlan_flag_name(
+                data[IFLA_IPVLAN_FLAGS] != nullptr ? nla_get_u16(data[IFLA_IPVLAN_FLAGS]) : 0);
+        }
+        return;
+    }
+    nlattr* data[IFLA_TUN_MAX + 1] = {};
+    if (nla_parse_nested(data, IFLA_TUN_MAX, li[IFLA_INFO_DATA], nullptr) >= 0) {
+        if (data[IFLA_TUN_OWNER] != nullptr) {
+            info.tun_owner = nla_get_u32(data[IFLA_TUN_OWNER]);
+        }
+        if (data[IFLA_TUN_GROUP] != nullptr) {
+            info.tun_group = nla_get_u32(data[IFLA_TUN_GROUP]);
+        }
+    }
+}
+
+}  // namespace
+
 MsgHandler link_collector(std::optional<LinkInfo>& out) {
     return [&out](nl_msg* msg) {
         if (nlmsg_hdr(msg)->nlmsg_type != RTM_NEWLINK) {
@@ -104,6 +143,9 @@ MsgHandler link_collector(std::optional<LinkInfo>& out) {
         nl_msg_parse(msg, on_parsed_link, &ctx);
         if (ctx.exc) {
             std::rethrow_exception(ctx.exc);
+        }
+        if (out) {
+            add_unparsed_kind_data(msg, *out);
         }
     };
 }

@@ -28,12 +28,16 @@ struct LinkInfo {
     bool oper_up = false;  // operstate UP, or UNKNOWN with IFF_RUNNING (lo, some drivers)
     int master = 0;        // IFLA_MASTER ifindex, 0 for none
     int peer_index = 0;  // IFLA_LINK: a veth's peer (index in the peer's netns), a macvlan's parent
-    bool promisc = false;   // promiscuous mode requested by the user (not a bridge port's own)
-    unsigned txqlen = 0;    // IFLA_TXQLEN
-    bool allmulti = false;  // IFF_ALLMULTI
-    std::string alias;      // IFLA_IFALIAS, "" when unset
-    std::string mode;       // a macvlan's or ipvlan's mode ("bridge", "vepa", "l2", ...); else ""
-    unsigned vlan_id = 0;   // a vlan link's IFLA_VLAN_ID; else 0
+    bool promisc = false;     // promiscuous mode requested by the user (not a bridge port's own)
+    unsigned txqlen = 0;      // IFLA_TXQLEN
+    bool allmulti = false;    // IFF_ALLMULTI
+    std::string alias;        // IFLA_IFALIAS, "" when unset
+    std::string mode;         // a macvlan's or ipvlan's mode ("bridge", "vepa", "l2", ...); else ""
+    unsigned vlan_id = 0;     // a vlan link's IFLA_VLAN_ID; else 0
+    std::string ipvlan_flag;  // an ipvlan's IFLA_IPVLAN_FLAGS: "bridge", "private", "vepa"
+    // A tun/tap device's owner and group (IFLA_TUN_OWNER/GROUP); nullopt when unset.
+    std::optional<unsigned> tun_owner;
+    std::optional<unsigned> tun_group;
 };
 
 // One RTM_GETLINK request (never a dump). nullopt when no such link exists.
@@ -107,10 +111,14 @@ struct MacvlanSpec {
     std::optional<MacAddr> mac;
     const Netns* netns = nullptr;  // create directly inside this namespace (nullptr: sock's)
     bool up = false;
+    RouteSocket* netns_sock = nullptr;  // open in `netns`: the lookup after creation uses it
 };
 
-// Creates a macvlan on `master`, directly in `spec.netns`. Returns the new link as seen in its
-// namespace (looked up through a socket opened there when it is not sock's). Throws
+// Creates a macvlan on `master`, directly in `spec.netns`; IFF_UP (spec.up) is applied by the
+// creating request. Kernels since 6.x check the name in spec.netns only; older ones also in
+// sock's namespace (EEXIST).
+// Returns the new link as seen in its namespace (looked up through spec.netns_sock, or a socket
+// opened there). Throws
 // std::invalid_argument for an unknown mode.
 [[nodiscard]] LinkInfo create_macvlan(RouteSocket& sock, const MacvlanSpec& spec);
 
@@ -122,6 +130,7 @@ struct IpvlanSpec {
     std::optional<unsigned> mtu;
     const Netns* netns = nullptr;  // create directly inside this namespace (nullptr: sock's)
     bool up = false;
+    RouteSocket* netns_sock = nullptr;  // open in `netns`: the lookup after creation uses it
 };
 
 // Creates an ipvlan on `master`, as create_macvlan. Throws std::invalid_argument for an unknown
@@ -135,6 +144,7 @@ struct VlanSpec {
     std::optional<unsigned> mtu;
     const Netns* netns = nullptr;
     bool up = false;
+    RouteSocket* netns_sock = nullptr;
 };
 
 // Creates an 802.1Q VLAN link of `master`, as create_macvlan. Throws std::invalid_argument for an

@@ -272,20 +272,30 @@ std::string random_veth_name() {
 
 namespace {
 
+// The link just created in `netns` (nullptr: sock's). No NLM_F_ECHO: the kernel sends the echo
+// of a link created in another namespace through that namespace's socket table, not to us.
+LinkInfo find_created(RouteSocket& sock, const std::string& name, const Netns* netns,
+                      RouteSocket* netns_sock) {
+    if (netns == nullptr) {
+        return must_find(sock, name);
+    }
+    if (netns_sock != nullptr) {
+        return must_find(*netns_sock, name);
+    }
+    RouteSocket there = RouteSocket::open_in(*netns);
+    return must_find(there, name);
+}
+
 // Sends a link of a master (macvlan, ipvlan, vlan) created in `netns` (nullptr: sock's) and
 // returns it as seen there. IFLA_LINK names the master in sock's namespace.
 LinkInfo add_child_link(RouteSocket& sock, rtnl_link* link, int master, const std::string& name,
-                        const Netns* netns) {
+                        const Netns* netns, RouteSocket* netns_sock) {
     rtnl_link_set_link(link, master);
     if (netns != nullptr) {
         rtnl_link_set_ns_fd(link, netns->fd());
     }
     add(sock, link, name);
-    if (netns == nullptr) {
-        return must_find(sock, name);
-    }
-    RouteSocket there = RouteSocket::open_in(*netns);
-    return must_find(there, name);
+    return find_created(sock, name, netns, netns_sock);
 }
 
 detail::LinkPtr checked(rtnl_link* link) {
@@ -307,7 +317,7 @@ LinkInfo create_macvlan(RouteSocket& sock, const MacvlanSpec& spec) {
     set_common(link.get(), spec.name, spec.mtu, spec.mac, spec.up);
     rtnl_link_macvlan_set_mode(
         link.get(), static_cast<uint32_t>(rtnl_link_macvlan_str2mode(spec.mode.c_str())));
-    return add_child_link(sock, link.get(), spec.master, spec.name, spec.netns);
+    return add_child_link(sock, link.get(), spec.master, spec.name, spec.netns, spec.netns_sock);
 }
 
 // Built by hand: libnl has no setter for IFLA_IPVLAN_FLAGS.
@@ -353,11 +363,7 @@ LinkInfo create_ipvlan(RouteSocket& sock, const IpvlanSpec& spec) {
     detail::nest_end(m, data);
     detail::nest_end(m, info);
     detail::request(sock, m, kNewLink, spec.name);
-    if (spec.netns == nullptr) {
-        return must_find(sock, spec.name);
-    }
-    RouteSocket there = RouteSocket::open_in(*spec.netns);
-    return must_find(there, spec.name);
+    return find_created(sock, spec.name, spec.netns, spec.netns_sock);
 }
 
 LinkInfo create_vlan(RouteSocket& sock, const VlanSpec& spec) {
@@ -367,7 +373,7 @@ LinkInfo create_vlan(RouteSocket& sock, const VlanSpec& spec) {
     detail::LinkPtr link = checked(rtnl_link_vlan_alloc());
     set_common(link.get(), spec.name, spec.mtu, std::nullopt, spec.up);
     rtnl_link_vlan_set_id(link.get(), static_cast<std::uint16_t>(spec.id));
-    return add_child_link(sock, link.get(), spec.master, spec.name, spec.netns);
+    return add_child_link(sock, link.get(), spec.master, spec.name, spec.netns, spec.netns_sock);
 }
 
 }  // namespace netlib

@@ -59,22 +59,34 @@ netlib::LinkInfo lookup_master(const cni::Request& req, const ChildLinkKind& kin
     return find_master(sock, master_name(req, sock), cfg.mtu);
 }
 
-// Created straight in the container under a temporary name, then renamed: CNI_IFNAME may be
-// taken in the master's netns (eth0), where the kernel would refuse it on creation.
+// Created straight in the container, named and up in the creating request. When that fails,
+// the name is looked up (off the common path): taken in the container is an error of its own
+// (vlan's EEXIST would otherwise read as its VLAN id being in use); otherwise an older kernel
+// found the name taken in the master's netns, and the link is made under a temporary name,
+// renamed and brought up (a repeated failure is the real one, and is reported).
 netlib::LinkInfo create_link(const ChildLinkKind& kind, const Config& cfg, Sockets& socks,
                              const netlib::Netns& netns, const cni::Request& req, int master,
                              cni::Rollback& undo) {
-    if (netlib::find_link(socks.ctr, req.env.ifname)) {
-        throw cni::Error(cni::Code::Internal,
-                         "interface \"" + req.env.ifname + "\" already exists in " + req.env.netns);
+    ChildLinkRequest r{
+        req, req.env.ifname, master, cfg.mtu, cfg.link_in_container ? nullptr : &netns, socks.ctr};
+    netlib::LinkInfo link;
+    try {
+        link = kind.create(socks.parent(cfg), r);
+    } catch (...) {
+        if (netlib::find_link(socks.ctr, req.env.ifname)) {
+            throw cni::Error(cni::Code::Internal, "interface \"" + req.env.ifname +
+                                                      "\" already exists in " + req.env.netns);
+        }
+        r.name = netlib::random_veth_name();
+        r.up = false;
+        link = kind.create(socks.parent(cfg), r);
+        undo.add([&socks, index = link.index] { (void)netlib::remove_link(socks.ctr, index); });
+        netlib::set_name(socks.ctr, link.index, req.env.ifname);
+        link.name = req.env.ifname;
+        netlib::set_up(socks.ctr, link.index, true);
+        return link;
     }
-    ChildLinkRequest r{req, netlib::random_veth_name(), master, cfg.mtu,
-                       cfg.link_in_container ? nullptr : &netns};
-    netlib::LinkInfo link = kind.create(socks.parent(cfg), r);
     undo.add([&socks, index = link.index] { (void)netlib::remove_link(socks.ctr, index); });
-    netlib::set_name(socks.ctr, link.index, req.env.ifname);
-    link.name = req.env.ifname;
-    netlib::set_up(socks.ctr, link.index, true);
     return link;
 }
 

@@ -14,8 +14,10 @@
 // its keys; everything else is here, once:
 //   - keys `master` (default: the default route's interface), `mtu` (at most the master's),
 //     `linkInContainer`, `ipam` (optional: without it the link is only up, layer 2);
-//   - ADD creates the link straight in the container netns under a temporary name, renames it
-//     to CNI_IFNAME and configures it from the IPAM result; a failure undoes all of it;
+//   - ADD creates the link straight in the container netns, named CNI_IFNAME and up, in one
+//     request, and configures it from the IPAM result; a failure undoes all of it. Kernels
+//     before 6.x check a new link's name in the creating netns too, where CNI_IFNAME (eth0) may
+//     be taken: there the link is created under a temporary name, renamed and brought up;
 //   - DEL releases the IPAM addresses, then removes the link if the netns still exists; it reads
 //     no key but `ipam`;
 //   - CHECK compares kind, master, the kind's attributes, addresses and routes; GC and STATUS go
@@ -24,10 +26,12 @@ namespace plugin {
 
 struct ChildLinkRequest {
     const cni::Request& req;
-    std::string name;             // temporary name in the container netns
+    std::string name;             // CNI_IFNAME, or a temporary name (then `up` is false)
     int master = 0;               // index in parent_sock's netns
     std::optional<unsigned> mtu;  // `mtu`, already bounded by the master's
     const netlib::Netns* netns;   // where to create it; nullptr: parent_sock's (linkInContainer)
+    netlib::RouteSocket& ctr;     // open in the container netns
+    bool up = true;               // false: created down, to be renamed
 };
 
 struct ChildLinkKind {
@@ -36,7 +40,7 @@ struct ChildLinkKind {
     // Validates the kind's own keys (code 7 naming them); called by every verb but DEL, before
     // anything is changed.
     std::function<void(const cni::Request&)> validate;
-    // Creates the link down, as `r` says.
+    // Creates the link as `r` says; returns it as seen in the container netns.
     std::function<netlib::LinkInfo(netlib::RouteSocket& parent_sock, const ChildLinkRequest& r)>
         create;
     // CHECK of the kind's own attributes of `link`: what differs from the configuration.

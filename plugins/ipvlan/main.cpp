@@ -41,13 +41,16 @@ void validate(const cni::Request& req) {
 
 netlib::LinkInfo create(netlib::RouteSocket& parent, const plugin::ChildLinkRequest& r) {
     netlib::IpvlanSpec spec{r.name, r.master, mode_of(r.req), flag_of(r.req),
-                            r.mtu,  r.netns,  false};
+                            r.mtu,  r.netns,  r.up,           &r.ctr};
     return netlib::create_ipvlan(parent, spec);
 }
 
 std::optional<std::string> check(const cni::Request& req, const netlib::LinkInfo& link) {
     if (std::string want = mode_of(req); link.mode != want) {
         return "has mode " + link.mode + ", the configuration says " + want;
+    }
+    if (std::string want = flag_of(req); link.ipvlan_flag != want) {
+        return "has flag " + link.ipvlan_flag + ", the configuration says " + want;
     }
     return std::nullopt;
 }

@@ -26,7 +26,7 @@ std::string mode_of(const cni::Request& req) {
 
 netlib::LinkInfo create(netlib::RouteSocket& parent, const plugin::ChildLinkRequest& r) {
     netlib::MacvlanSpec spec{r.name,  r.master, mode_of(r.req), r.mtu, plugin::requested_mac(r.req),
-                             r.netns, false};
+                             r.netns, r.up,     &r.ctr};
     return netlib::create_macvlan(parent, spec);
 }
 

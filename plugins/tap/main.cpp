@@ -67,7 +67,7 @@ netlib::LinkInfo create(netlib::RouteSocket& /*parent*/, const plugin::ChildLink
         throw cni::config_error("\"linkInContainer\" does not apply to tap: it has no master");
     }
     netlib::LinkInfo tap = netlib::create_tap(*r.netns, tap_spec(r.req, r.name));
-    auto ctr = netlib::RouteSocket::open_in(*r.netns);
+    auto& ctr = r.ctr;
     try {
         if (r.mtu) {
             netlib::set_mtu(ctr, tap.index, *r.mtu);
@@ -78,6 +78,9 @@ netlib::LinkInfo create(netlib::RouteSocket& /*parent*/, const plugin::ChildLink
         if (auto bridge = bridge_of(r.req)) {
             enslave(ctr, *bridge, tap.index);
         }
+        if (r.up) {
+            netlib::set_up(ctr, tap.index, true);
+        }
     } catch (...) {
         (void)netlib::remove_link(ctr, tap.index);
         throw;
@@ -86,9 +89,22 @@ netlib::LinkInfo create(netlib::RouteSocket& /*parent*/, const plugin::ChildLink
     return fresh ? *fresh : tap;
 }
 
+std::string id_text(std::optional<unsigned> id) {
+    return id ? std::to_string(*id) : "unset";
+}
+
 std::optional<std::string> check(const cni::Request& req, const netlib::LinkInfo& link) {
     if (auto bridge = bridge_of(req); bridge && link.master == 0) {
         return "is not enslaved to bridge \"" + *bridge + "\"";
+    }
+    auto want = tap_spec(req, link.name);
+    if (link.tun_owner != want.owner) {
+        return "has owner " + id_text(link.tun_owner) + ", the configuration says " +
+               id_text(want.owner);
+    }
+    if (link.tun_group != want.group) {
+        return "has group " + id_text(link.tun_group) + ", the configuration says " +
+               id_text(want.group);
     }
     return std::nullopt;
 }

@@ -22,7 +22,7 @@ unsigned vlan_id(const cni::Request& req) {
 // The kernel allows one link per VLAN id on a master, in whatever netns it is: EEXIST here is
 // another attachment (or the host) using the id.
 netlib::LinkInfo create(netlib::RouteSocket& parent, const plugin::ChildLinkRequest& r) {
-    netlib::VlanSpec spec{r.name, r.master, vlan_id(r.req), r.mtu, r.netns, false};
+    netlib::VlanSpec spec{r.name, r.master, vlan_id(r.req), r.mtu, r.netns, r.up, &r.ctr};
     try {
         return netlib::create_vlan(parent, spec);
     } catch (const netlib::Error& e) {

@@ -62,8 +62,14 @@ TEST_F(IpvlanTest, ModeAndFlagKeys) {
     EXPECT_EQ(call("ADD", other, bad).code(), 7);
     json vepa = conf();
     vepa["flag"] = "vepa";
-    add_ok(other, vepa);
+    vepa["prevResult"] = add_ok(other, vepa);
     EXPECT_EQ(link_in(other)["linkinfo"]["info_data"]["vepa"], true) << link_in(other).dump();
+    EXPECT_EQ(call("CHECK", other, vepa).r.exit_code, 0);
+    vepa["flag"] = "private";
+    auto changed = call("CHECK", other, vepa);
+    EXPECT_NE(changed.r.out.find("has flag vepa, the configuration says private"),
+              std::string::npos)
+        << changed.r.out;
     auto third = make_netns("c3");
     bad = conf();
     bad["flag"] = "nonsense";

@@ -1,5 +1,6 @@
 // The macvlan plugin: ADD/DEL/CHECK/GC/STATUS as a runtime calls it, on a master that is a veth
 // inside the test's private netns, and the same calls against /usr/lib/cni/macvlan.
+#include <algorithm>
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <string>
@@ -161,6 +162,24 @@ TEST_F(MacvlanTest, FailedAddLeavesNoLinkAndNoAddress) {
     for (const auto& l : ip_json("-n " + ns.name + " -d link show")) {
         EXPECT_NE(l.value("linkinfo", json::object()).value("info_kind", ""), "macvlan");
     }
+}
+
+// The link is created under CNI_IFNAME straight in the container: a link of that name in the
+// master's netns (the host's own eth0) is no obstacle, and the link comes up with its creation.
+TEST_F(MacvlanTest, AnEth0OnTheHostSideDoesNotClash) {
+    auto host = netlib::RouteSocket::open();
+    netlib::VethSpec host_eth0{"eth0",       "eth0peer", nullptr, std::nullopt,
+                               std::nullopt, 0,          true,    nullptr};
+    (void)netlib::create_veth(host, host_eth0);
+    auto ns = make_netns("c1");
+    json out = add_ok(ns, conf());
+    json link = link_in(ns);
+    ASSERT_TRUE(out.is_object());
+    EXPECT_EQ(out["interfaces"][0]["name"], "eth0");
+    EXPECT_EQ(link["linkinfo"]["info_kind"], "macvlan");
+    EXPECT_NE(std::find(link["flags"].begin(), link["flags"].end(), "UP"), link["flags"].end())
+        << link.dump();
+    EXPECT_EQ(netlib::find_link(host, "eth0")->kind, "veth");
 }
 
 TEST_F(MacvlanTest, FailedIpamRemovesTheCreatedLink) {

@@ -1,5 +1,6 @@
 // The tap plugin as a runtime calls it, in the test's private namespaces. There is no reference
 // tap plugin in /usr/lib/cni to compare with (containernetworking-plugins 1.1.1 predates it).
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <string>
 
@@ -46,7 +47,25 @@ TEST_F(TapTest, AddCreatesAPersistentTapWithOwnerGroupMtuAndMac) {
     EXPECT_EQ(tun["group"], 5678);
     EXPECT_EQ(link["mtu"], 1280);
     EXPECT_EQ(link["address"], "02:00:00:00:00:0a");
+    EXPECT_NE(std::find(link["flags"].begin(), link["flags"].end(), "UP"), link["flags"].end());
     EXPECT_EQ(addresses_in(ns), (std::vector<std::string>{"10.77.0.2/24", "fd77::2/64"}));
+}
+
+TEST_F(TapTest, CheckComparesOwnerAndGroup) {
+    auto ns = make_netns("c1");
+    json c = tconf();
+    c["owner"] = 1234;
+    c["prevResult"] = add_ok(ns, c);
+    EXPECT_EQ(call("CHECK", ns, c).r.exit_code, 0);
+    c["owner"] = 4321;
+    auto owner = call("CHECK", ns, c);
+    EXPECT_NE(owner.r.out.find("has owner 1234, the configuration says 4321"), std::string::npos)
+        << owner.r.out;
+    c["owner"] = 1234;
+    c["group"] = 99;
+    auto group = call("CHECK", ns, c);
+    EXPECT_NE(group.r.out.find("has group unset, the configuration says 99"), std::string::npos)
+        << group.r.out;
 }
 
 TEST_F(TapTest, BridgeEnslavesItToABridgeOfTheContainer) {
