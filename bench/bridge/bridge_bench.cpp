@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bench/common/latency.hpp"
+#include "bench/common/process_start.hpp"
 #include "netlib/bridge_port_wait.hpp"
 #include "netlib/link.hpp"
 #include "netlib/netns.hpp"
@@ -54,14 +55,6 @@ double call(const Plugin& p, cni::Command cmd, const std::string& id, const std:
         *result = out;
     }
     return ms;
-}
-
-// A VERSION call's wall time: starting the binary at all, with nothing to do.
-double version_call(const Plugin& p) {
-    auto envp = cni::plugin_environment({cni::Command::Version, "", "", "", "", p.dir});
-    auto t0 = Clock::now();
-    (void)cni::exec_plugin(p.dir + "/bridge", envp, R"({"cniVersion":"1.0.0"})");
-    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
 // A veth pair like a container's: the peer, eth0, in netns `ns`; the host end on `master`.
@@ -114,29 +107,6 @@ void run_cycles(const std::vector<Plugin>& plugins, int cycles, bool masq,
         char id[16];
         std::snprintf(id, sizeof id, "fl%05d", i);
         floor.push_back(veth_delete_once(host, id));
-    }
-}
-
-// How much of each ADD is process start (a VERSION call of the same binary) and how much is the
-// ADD's own work.
-void print_process_start(const std::vector<Plugin>& plugins, const std::vector<bench::Cycle>& c) {
-    for (std::size_t p = 0; p < plugins.size(); ++p) {
-        double start = bench::stats(c[p].start).median;
-        std::printf("%-10s process start (VERSION call) %.2fms, ADD median above it %.2fms\n",
-                    plugins[p].label.c_str(), start, bench::stats(c[p].add).median - start);
-    }
-}
-
-// Process start of each plugin, sampled after the cycles rather than inside them: a VERSION call
-// between a DEL and the next floor sample or ADD gives the kernel time to finish the DEL's
-// deferred work, which would change what those measure.
-void sample_process_start(const std::vector<Plugin>& plugins, int samples,
-                          std::vector<bench::Cycle>& out) {
-    for (int i = 0; i < samples; ++i) {
-        for (std::size_t k = 0; k < plugins.size(); ++k) {
-            std::size_t p = (k + static_cast<std::size_t>(i)) % plugins.size();
-            out[p].start.push_back(version_call(plugins[p]));
-        }
     }
 }
 
@@ -234,13 +204,13 @@ int main(int argc, char** argv) {
             std::vector<bench::Cycle> c(plugins.size());
             std::vector<double> floor;
             run_cycles(plugins, cycles, masq, c, floor);
-            sample_process_start(plugins, cycles, c);
+            bench::sample_process_start(plugins, "bridge", cycles, c);
             bench::print_cycles(
                 masq ? "== ADD/DEL, ipMasq true (sdnet: nftables, reference: iptables)"
                      : "== ADD/DEL, ipMasq false",
                 plugins, c);
             print_floor(c, floor);
-            print_process_start(plugins, c);
+            bench::print_process_start(plugins, c);
             write_samples(data, masq, plugins, c, floor);
         }
         std::printf("\n== ADD latency (ms) with N containers attached, ipMasq true\n%-10s",

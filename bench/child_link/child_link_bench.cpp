@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bench/common/latency.hpp"
+#include "bench/common/process_start.hpp"
 #include "netlib/link.hpp"
 #include "netlib/netns.hpp"
 #include "netlib/route_socket.hpp"
@@ -103,13 +104,16 @@ int main(int argc, char** argv) {
         }
         floor.push_back(kernel_delete_once(host, type, master, "fl" + std::to_string(i)));
     }
+    bench::sample_process_start(plugins, type, cycles, c);
     std::string title =
         "== " + type + " + host-local ADD/DEL, " + std::to_string(cycles) + " cycles";
     bench::print_cycles(title.c_str(), plugins, c);
+    bench::print_process_start(plugins, c);
     auto f = bench::stats(floor);
     std::printf("%-10s %12s %12s %10.2fms %10.2fms  (deleting a %s from a container netns)\n",
                 "kernel", "", "", f.median, f.p99, type.c_str());
-    std::printf("sdnet DEL median above the kernel floor: %.2fms\n",
-                bench::stats(c[0].del).median - f.median);
+    std::printf("sdnet DEL median above the kernel floor: %.2fms (%.2fms without process start)\n",
+                bench::stats(c[0].del).median - f.median,
+                bench::stats(c[0].del).median - bench::stats(c[0].start).median - f.median);
     return 0;
 }
