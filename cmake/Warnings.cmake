@@ -7,7 +7,10 @@ function(sdnet_warnings target)
         # GCC 12 at -O3 reports false -Wrestrict inside std::string operator+ (GCC PR 105651);
         # -Wnull-dereference is left out for the same reason (false positives in <streambuf>).
         # The same holds for -Wmaybe-uninitialized on std::variant members.
-        $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict -Wno-maybe-uninitialized>)
+        $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict -Wno-maybe-uninitialized>
+        # clang (the fuzz build): the kernel's uapi headers and netlink macros use
+        # zero-length arrays.
+        $<$<CXX_COMPILER_ID:Clang>:-Wno-zero-length-array -Wno-gnu-zero-variadic-macro-arguments>)
 endfunction()
 
 # Executables started per CNI call link libstdc++ statically (saves ~2 ms of dynamic relocation)
