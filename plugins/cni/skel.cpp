@@ -64,7 +64,7 @@ Request read_request(Command command, const Io& io) {
     req.stdin_data = std::move(*input);
     try {
         req.config = json::parse(req.stdin_data);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
         throw Error(Code::Decode, "failed to parse network configuration", e.what());
     }
     if (!req.config.is_object()) {

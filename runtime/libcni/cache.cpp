@@ -130,7 +130,7 @@ json parse_json(std::string_view bytes, const std::string& source) {
     }
     try {
         return json::parse(bytes);
-    } catch (const json::parse_error&) {
+    } catch (const json::exception&) {  // parse_error, or out_of_range for a number like 1e999
         throw CacheError(source, "invalid JSON");
     }
 }

@@ -27,7 +27,7 @@ std::string read_file(const fs::path& file) {
 }
 
 // nlohmann's messages start with "[json.exception.parse_error.101] "; keep the readable part.
-std::string json_problem(const json::parse_error& e) {
+std::string json_problem(const json::exception& e) {
     std::string_view text = e.what();
     if (auto end = text.find("] "); text.starts_with("[json.exception") && end != text.npos) {
         text.remove_prefix(end + 2);
@@ -39,7 +39,7 @@ json parse_object(std::string_view bytes, const std::string& source) {
     json j;
     try {
         j = json::parse(bytes);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
         throw ConfigError(source, "", json_problem(e));
     }
     if (!j.is_object()) {
