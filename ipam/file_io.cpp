@@ -96,7 +96,17 @@ void overwrite_at(int dirfd, const std::string& name, std::string_view data,
                   const std::string& where) {
     auto fd = open_at(dirfd, name, O_WRONLY | O_CREAT, where, 0600);
     if (!fd) {
-        throw netlib::Error(ELOOP, "open", where + "/" + name);  // a symlink in our place
+        // A symlink in our place (planted, or left by hand): our file replaces the link itself,
+        // never what it points to. O_EXCL: one planted again in between is an error.
+        struct stat st {};
+
+        if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+            (void)::unlinkat(dirfd, name.c_str(), 0);
+        }
+        fd = open_at(dirfd, name, O_WRONLY | O_CREAT | O_EXCL, where, 0600);
+        if (!fd) {
+            throw netlib::Error(ELOOP, "open", where + "/" + name);
+        }
     }
     overwrite_fd(fd->get(), data, where + "/" + name);
 }

@@ -33,7 +33,8 @@ std::optional<std::string> read_at(int dirfd, const std::string& name, const std
 void write_all(int fd, std::string_view data, const std::string& what);
 // Replaces the content of `name` (creating it, 0600) with pwrite + ftruncate, not O_TRUNC or
 // rename: on ext4 both of those make close()/rename() flush the file (auto_da_alloc), which
-// costs milliseconds. Not atomic: callers use it for files whose torn state is harmless.
+// costs milliseconds. Not atomic: callers use it for files whose torn state is harmless. A
+// symlink at `name` is replaced by the file, never written through.
 void overwrite_at(int dirfd, const std::string& name, std::string_view data,
                   const std::string& where);
 // The same on an open descriptor.

@@ -25,9 +25,10 @@ std::string errno_text(int err) {
     return std::strerror(err);
 }
 
-// Reads a whole file; nullopt when it does not exist.
+// Reads a whole file; nullopt when it does not exist. A symlink is an error, not followed: what it
+// names could be any file (libcni follows it).
 std::optional<std::string> slurp(const fs::path& file) {
-    netlib::Fd fd{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
+    netlib::Fd fd{::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
     if (!fd) {
         if (errno == ENOENT) {
             return std::nullopt;
