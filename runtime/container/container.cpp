@@ -130,11 +130,11 @@ private:
     pid_t pid_;
 };
 
-// Tells the child to go on. False when it is already gone (killed while it was being set up):
-// its pipe end is closed, and the EPIPE must not kill this process with SIGPIPE, which would
-// skip every cleanup (the cgroup, the container's directory). SIGPIPE is blocked around the
-// write and a pending one taken back, so the caller's signal dispositions stay as they were.
-bool release_child(int fd) {
+// Tells the child to go on. It may be gone already (failed its setup, or killed): its pipe end
+// is closed then, and the EPIPE must not kill this process with SIGPIPE, which would skip every
+// cleanup (the cgroup, the container's directory). SIGPIPE is blocked around the write and a
+// pending one taken back, so the caller's signal dispositions stay as they were.
+void release_child(int fd) {
     sigset_t pipe_only;
     sigset_t old;
     sigemptyset(&pipe_only);
@@ -148,13 +148,9 @@ bool release_child(int fd) {
         (void)sigtimedwait(&pipe_only, nullptr, &now);
     }
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    if (n == 1) {
-        return true;
+    if (n != 1 && err != EPIPE) {
+        throw system_error("cannot start the container", err);
     }
-    if (err == EPIPE) {
-        return false;
-    }
-    throw system_error("cannot start the container", err);
 }
 
 std::string read_all(int fd) {
@@ -212,8 +208,10 @@ RunResult run_container(const Spec& spec, const std::string& name) {
     errors.write.reset();
     cgroup.add(child.pid());
     SignalForwarder forwarder(child.pid());
-    // A child gone before it was released reports nothing; its status is the result.
-    auto report = release_child(sync.write.get()) ? read_all(errors.read.get()) : std::string{};
+    // The child sets itself up meanwhile and reports a failure whether released or not; one
+    // killed from outside reports nothing, and its status is the result.
+    release_child(sync.write.get());
+    auto report = read_all(errors.read.get());
     if (!report.empty()) {
         child.wait();
         throw_setup_error(report);
