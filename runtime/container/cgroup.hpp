@@ -39,6 +39,8 @@ private:
     void enable_controllers(const std::filesystem::path& parent) const;
     void write_memory(const Resources& r);
     void write_cpu(const Resources& r);
+    void write_cpuset(const Resources& r);
+    void write_io(const Resources& r);
     void write(const std::string& controller, const std::string& file, const std::string& value);
     std::filesystem::path dir_of(const std::string& controller) const;
     bool uses(const std::string& controller) const;
