@@ -71,10 +71,20 @@ std::string read_first_line(const fs::path& file) {
     return line;
 }
 
-// rmdir, retried while the kernel still counts exiting tasks (EBUSY right after the last exit).
+// The directory "sdrun-<name>" below this process's own cgroup in `controller`'s hierarchy
+// (the one v2 hierarchy: controller ignored).
+fs::path dir_in(CgroupVersion version, const std::string& controller, const std::string& name) {
+    fs::path base =
+        version == CgroupVersion::v2 ? fs::path(kCgroupRoot) : fs::path(kCgroupRoot) / controller;
+    return base / fs::path(own_path(version, controller)).relative_path() / ("sdrun-" + name);
+}
+
+}  // namespace
+
+// Retried while the kernel still counts exiting tasks (EBUSY right after the last exit).
 // Up to 10 s: on a loaded machine the last tasks of a killed pid namespace can take that long,
 // and giving up leaks the cgroup.
-void remove_dir(const fs::path& dir) {
+void remove_cgroup_dir(const fs::path& dir) {
     for (int attempt = 0; attempt < 10000; ++attempt) {
         if (rmdir(dir.c_str()) == 0 || errno == ENOENT || errno != EBUSY) {
             return;
@@ -83,7 +93,19 @@ void remove_dir(const fs::path& dir) {
     }
 }
 
-}  // namespace
+std::vector<fs::path> cgroup_dirs(const std::string& name, const Resources& resources) {
+    auto version = detect_cgroup_version();
+    auto controllers = needed_controllers(resources, version);
+    if (version == CgroupVersion::v2) {
+        return controllers.empty() ? std::vector<fs::path>{}
+                                   : std::vector<fs::path>{dir_in(version, "", name)};
+    }
+    std::vector<fs::path> out;
+    for (const auto& c : controllers) {
+        out.push_back(dir_in(version, c, name));
+    }
+    return out;
+}
 
 CgroupVersion detect_cgroup_version() {
     struct statfs st = {};
@@ -119,7 +141,7 @@ Cgroup::Cgroup(const std::string& name, const Resources& r)
         write_io(r);
     } catch (...) {
         for (const auto& d : dirs_) {
-            remove_dir(d);
+            remove_cgroup_dir(d);
         }
         throw;
     }
@@ -216,14 +238,12 @@ void Cgroup::write_cpu(const Resources& r) {
 
 Cgroup::~Cgroup() {
     for (const auto& d : dirs_) {
-        remove_dir(d);
+        remove_cgroup_dir(d);
     }
 }
 
 fs::path Cgroup::make(const std::string& controller, const std::string& name) {
-    fs::path base =
-        version_ == CgroupVersion::v2 ? fs::path(kCgroupRoot) : fs::path(kCgroupRoot) / controller;
-    auto dir = base / fs::path(own_path(version_, controller)).relative_path() / ("sdrun-" + name);
+    auto dir = dir_in(version_, controller, name);
     if (version_ == CgroupVersion::v2) {
         enable_controllers(dir.parent_path());
     }

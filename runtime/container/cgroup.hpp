@@ -18,6 +18,12 @@ enum class CgroupVersion { v1, v2 };
 
 CgroupVersion detect_cgroup_version();
 
+// The directories Cgroup(name, resources) creates, known before it does (for a state record).
+std::vector<std::filesystem::path> cgroup_dirs(const std::string& name, const Resources& resources);
+
+// rmdir of a container's cgroup directory once its last tasks are gone; absent is fine.
+void remove_cgroup_dir(const std::filesystem::path& dir);
+
 class Cgroup {
 public:
     // Creates `name` under this process's own cgroup in each needed hierarchy and writes the

@@ -2,15 +2,18 @@
 #include <cerrno>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "runtime/container/cgroup.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/container/error.hpp"
 #include "runtime/container/image_store.hpp"
+#include "runtime/container/run_record.hpp"
 #include "runtime/container/units.hpp"
 #include "runtime/sdrun/cli.hpp"
 
@@ -282,7 +285,15 @@ int cmd_run(Invocation& inv) {
     images.get(image);
     // Everything is checked before anything is created.
     auto spec = build_spec(vm, images.rootfs(image), inv.root / "containers" / name, name, p->rest);
+    // The record goes last, after the directory and the cgroup (declared before them), and is
+    // written only once the name is ours (the directory): it must never replace another run's.
+    std::optional<RunRecordFile> record;
     ContainerDir dir(inv.root, name);
+    auto state = record_of_this_process(name);
+    state.cgroups = cgroup_dirs(name, spec.resources);
+    state.dir = dir.path();
+    state.remove_dir = vm["rm"].as<bool>();
+    record.emplace(inv.root, std::move(state));
     try {
         auto result = run_container(spec, name);
         if (!vm["rm"].as<bool>()) {

@@ -101,7 +101,11 @@ protected:
         EXPECT_EQ(read_text("/proc/self/mountinfo"), mounts_before);
         EXPECT_EQ(leftover_cgroups(name), std::vector<fs::path>{});
         EXPECT_FALSE(fs::exists(root / "containers" / name));
+        EXPECT_FALSE(fs::exists(record(name))) << "the state record is left";
     }
+
+    // The state record of a running container.
+    fs::path record(const std::string& name) const { return root / "running" / (name + ".json"); }
 
     TempDir tmp;
     fs::path root = tmp / "store";

@@ -305,18 +305,50 @@ TEST_F(RunTest, BlkioWeightIsWrittenOrRefusedByName) {
     expect_nothing_left();
 }
 
-// sdrun killed: its container dies with it instead of running on unsupervised. (Its cgroup and
-// files stay until a later phase's cleanup by the next sdrun.)
-TEST_F(RunTest, TheContainerDiesWithSdrun) {
-    Background sdrun_bg(
-        root, {"run", "--rm", "--name", id, "--pids-limit", "10", "busybox", "sleep", "600"});
+// sdrun killed: its container dies with it instead of running on unsupervised, and the next
+// sdrun call, whatever it is, removes the cgroups, the state record and the --rm directory.
+TEST_F(RunTest, AfterSdrunIsKilledTheNextCallCleansUp) {
+    Background sdrun_bg(root, {"run", "--rm", "--name", id, "--pids-limit", "10", "-m", "64m",
+                               "busybox", "sleep", "600"});
+    wait_for_container_pids(id, 1);
+    ASSERT_TRUE(fs::exists(record(id)));
+    ASSERT_EQ(kill(sdrun_bg.pid(), SIGKILL), 0);
+    EXPECT_EQ(sdrun_bg.wait().status, 137);
+    EXPECT_TRUE(fs::exists(root / "containers" / id))
+        << "nothing to clean up: the test proves nothing";
+    EXPECT_EQ(leftover_cgroups(id).size(), 2U);
+    auto r = sdrun(root, {"image", "ls"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    expect_nothing_left();
+}
+
+// Without --rm the container's files stay (docker keeps a stopped container); the rest goes.
+TEST_F(RunTest, AfterSdrunIsKilledAKeptContainerKeepsItsFilesOnly) {
+    Background sdrun_bg(root,
+                        {"run", "--name", id, "--pids-limit", "10", "busybox", "sleep", "600"});
     wait_for_container_pids(id, 1);
     ASSERT_EQ(kill(sdrun_bg.pid(), SIGKILL), 0);
     EXPECT_EQ(sdrun_bg.wait().status, 137);
-    wait_for_container_pids(id, 0, /*exactly=*/true);
-    for (const auto& dir : leftover_cgroups(id)) {  // what the later phase's cleanup will do
-        rmdir(dir.c_str());
-    }
+    auto r = sdrun(root, {"image", "ls"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(fs::exists(root / "containers" / id / "upper"));
+    EXPECT_EQ(leftover_cgroups(id), std::vector<fs::path>{});
+    EXPECT_FALSE(fs::exists(record(id)));
+}
+
+// A running container's record and cgroup are not another sdrun call's to clean up.
+TEST_F(RunTest, ALiveContainerIsLeftAloneByOtherCalls) {
+    Background sdrun_bg(
+        root, {"run", "--rm", "--name", id, "--pids-limit", "10", "busybox", "sleep", "600"});
+    auto pids = wait_for_container_pids(id, 1);
+    auto r = sdrun(root, {"image", "ls"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(fs::exists(record(id)));
+    EXPECT_EQ(leftover_cgroups(id).size(), 1U);
+    EXPECT_EQ(kill(pids[0], 0), 0) << "the container was killed";
+    ASSERT_EQ(kill(pids[0], SIGKILL), 0);
+    EXPECT_EQ(sdrun_bg.wait().status, 137);
+    expect_nothing_left();
 }
 
 TEST_F(RunTest, BadInputIsOneLineAnd125WithNothingLeft) {
