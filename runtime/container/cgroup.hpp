@@ -34,7 +34,8 @@ public:
     // Removes the directories (the processes must be gone).
     ~Cgroup();
 
-    void add(pid_t pid) const;
+    // Moves the calling process (single-threaded: a freshly cloned child) into the cgroup.
+    void join() const;
     // Whether the memory limit's OOM killer killed a process of this cgroup.
     bool oom_killed() const;
 

@@ -18,6 +18,8 @@
 namespace sdrun {
 namespace {
 
+constexpr int kExitRuntimeError = 125;  // as the setup's own failures
+
 volatile sig_atomic_t g_container_pid = 0;
 
 void forward_signal(int sig) {
@@ -179,7 +181,8 @@ std::string read_all(int fd) {
     throw Error(message);
 }
 
-pid_t clone_child(const Spec& spec, Pipe& sync, Pipe& errors) {
+// The child joins its cgroup itself, first, before anything of the container runs.
+pid_t clone_child(const Spec& spec, const Cgroup& cgroup, Pipe& sync, Pipe& errors) {
     // A raw clone acts like fork with new namespaces; this process is single-threaded.
     auto pid = static_cast<pid_t>(
         syscall(SYS_clone, clone_flags(spec) | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
@@ -189,6 +192,13 @@ pid_t clone_child(const Spec& spec, Pipe& sync, Pipe& errors) {
     if (pid == 0) {
         sync.write.reset();
         errors.read.reset();
+        try {
+            cgroup.join();
+        } catch (const std::exception& e) {
+            std::string report = std::string("0 ") + e.what();
+            (void)!write(errors.write.get(), report.data(), report.size());
+            _exit(kExitRuntimeError);
+        }
         container_main(spec, sync.read.get(), errors.write.get());
     }
     return pid;
@@ -203,13 +213,12 @@ RunResult run_container(const Spec& spec, const std::string& name) {
     Cgroup cgroup(name, spec.resources);
     auto sync = make_pipe();
     auto errors = make_pipe();
-    Child child(clone_child(spec, sync, errors));
+    Child child(clone_child(spec, cgroup, sync, errors));
     sync.read.reset();
     errors.write.reset();
-    cgroup.add(child.pid());
     SignalForwarder forwarder(child.pid());
-    // The child sets itself up meanwhile and reports a failure whether released or not; one
-    // killed from outside reports nothing, and its status is the result.
+    // The child reports a failure of its setup whether released or not; one killed from
+    // outside reports nothing, and its status is the result.
     release_child(sync.write.get());
     auto report = read_all(errors.read.get());
     if (!report.empty()) {
