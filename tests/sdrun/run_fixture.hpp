@@ -79,7 +79,12 @@ protected:
         mounts_before = read_text("/proc/self/mountinfo");
     }
 
-    void TearDown() override { umount2(root.c_str(), MNT_DETACH); }
+    // A test that failed half-way killed its sdrun (Background's destructor): any sdrun call
+    // removes what that left on the host (cgroups) before the store goes.
+    void TearDown() override {
+        sdrun(root, {"image", "ls"});
+        umount2(root.c_str(), MNT_DETACH);
+    }
 
     // `sdrun run --rm --name t <args>`.
     Outcome run(const std::vector<std::string>& args) {
