@@ -227,7 +227,7 @@ TEST_F(RunTest, SwapCpusetAndDeviceRatesAreWrittenToTheContainersCgroups) {
                                "busybox",
                                "sleep",
                                "600"});
-    auto pids = wait_for_container_pids(id, 1);
+    auto pids = wait_for_exec("sleep");
     auto value = [this](const std::string& controller, const std::string& file) {
         return read_text(container_cgroup(controller, id) / file);
     };
@@ -270,7 +270,7 @@ TEST_F(RunTest, MemorySwapMinusOneLiftsTheSwapLimit) {
 TEST_F(RunTest, HalfACpuHoldsABusyLoopAtHalf) {
     Background sdrun_bg(root, {"run", "--rm", "--name", id, "--pids-limit", "10", "--cpus", "0.5",
                                "busybox", "sh", "-c", "while :; do :; done"});
-    auto pid = wait_for_container_pids(id, 1)[0];
+    auto pid = wait_for_exec("sh")[0];
     auto cpu0 = cpu_time_ms(pid);
     auto wall0 = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(3));  // the measuring window
@@ -298,7 +298,7 @@ TEST_F(RunTest, BlkioWeightIsWrittenOrRefusedByName) {
     }
     Background sdrun_bg(root, {"run", "--rm", "--name", id, "--pids-limit", "10", "--blkio-weight",
                                "300", "busybox", "sleep", "600"});
-    auto pids = wait_for_container_pids(id, 1);
+    auto pids = wait_for_exec("sleep");
     EXPECT_EQ(read_text(container_cgroup("blkio", id) / "blkio.weight"), "300\n");
     ASSERT_EQ(kill(pids[0], SIGKILL), 0);
     EXPECT_EQ(sdrun_bg.wait().status, 137);
