@@ -161,6 +161,27 @@ TEST_F(RunTest, PidsLimitStopsAForkLoop) {
     expect_nothing_left();
 }
 
+// A fork bomb (every shell starts two more and waits) under --pids-limit 20: the kernel refuses
+// its forks at the limit (pids.events), it never holds more (pids.peak), and it dies whole
+// with its PID 1 (the shell that started it, exec'd into sleep: it forks nothing), leaving
+// nothing.
+TEST_F(RunTest, APidsLimitContainsAForkBomb) {
+    Background sdrun_bg(root, {"run", "--rm", "--name", id, "--pids-limit", "20", "busybox", "sh",
+                               "-c", "f() { f & f & wait; }; f & exec sleep 600"});
+    auto pids = wait_for_exec("sleep");
+    auto dir = container_cgroup("pids", id);
+    EXPECT_TRUE(sdnet::test::eventually([&] {
+        return read_text(dir / "pids.events") != "max 0\n";
+    })) << "no fork was refused: "
+        << read_text(dir / "pids.events");
+    auto peak = std::stoi(read_text(dir / "pids.peak"));
+    EXPECT_LE(peak, 20);
+    EXPECT_GE(peak, 10) << "the bomb never got going";
+    ASSERT_EQ(kill(pids[0], SIGKILL), 0);
+    EXPECT_EQ(sdrun_bg.wait().status, 137);
+    expect_nothing_left();
+}
+
 // SIGKILL from outside: 128+9, and not reported as an OOM kill (137 alone is not OOM).
 TEST_F(RunTest, AKilledContainerExitsWith137AndLeavesNothing) {
     Background sdrun_bg(root, {"run", "--rm", "--name", id, "--pids-limit", "10", "-m", "64m",
