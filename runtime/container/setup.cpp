@@ -345,16 +345,13 @@ void container_main(const Spec& spec, int sync_fd, int error_fd) {
     // The container dies with sdrun rather than run on unsupervised. Set before the sync read:
     // if sdrun died earlier, that read sees EOF.
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    char go = 0;
+    if (read(sync_fd, &go, 1) != 1) {
+        _exit(kSetupFailed);  // the parent gave up
+    }
+    close(sync_fd);
     try {
-        // Set up while the parent moves this process into its cgroup: a v1 cgroup.procs write
-        // waits for an RCU grace period (5-10 ms here), the mounts take ~2 ms. Nothing the
-        // container runs gets here before the parent says go, so it runs inside its limits.
         set_up(spec);
-        char go = 0;
-        if (read(sync_fd, &go, 1) != 1) {
-            _exit(kSetupFailed);  // the parent gave up
-        }
-        close(sync_fd);
         // Every fd but stdio closes at exec, the error pipe included (CVE-2024-21626).
         if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
             throw system_error("close_range failed", errno);
