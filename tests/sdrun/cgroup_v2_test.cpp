@@ -119,5 +119,20 @@ TEST_F(CgroupV2Test, CpusetAndIoWeightWithoutKernelSupportAreRefusedByName) {
     expect_nothing_left();
 }
 
+// sdrun killed on v2: its container dies with it, the next call removes the one cgroup
+// directory, the record and the --rm directory.
+TEST_F(CgroupV2Test, AfterSdrunIsKilledTheNextCallCleansUp) {
+    Background sdrun_bg(root, {"run", "--rm", "--name", id, "--pids-limit", "10", "-m", "64m",
+                               "busybox", "sleep", "600"});
+    wait_for_container_pids(id, 1);
+    ASSERT_EQ(kill(sdrun_bg.pid(), SIGKILL), 0);
+    EXPECT_EQ(sdrun_bg.wait().status, 137);
+    EXPECT_TRUE(fs::exists(container_cgroup("", id))) << "nothing to clean up";
+    EXPECT_TRUE(fs::exists(record(id)));
+    auto r = sdrun(root, {"image", "ls"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    expect_nothing_left();
+}
+
 }  // namespace
 }  // namespace sdrun_test
