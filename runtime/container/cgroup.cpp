@@ -86,13 +86,17 @@ fs::path dir_in(CgroupVersion version, const std::string& controller, const std:
 // Retried while the kernel still counts exiting tasks (EBUSY right after the last exit).
 // Up to 10 s: on a loaded machine the last tasks of a killed pid namespace can take that long,
 // and giving up leaks the cgroup.
-void remove_cgroup_dir(const fs::path& dir) {
+bool remove_cgroup_dir(const fs::path& dir) {
     for (int attempt = 0; attempt < 10000; ++attempt) {
-        if (rmdir(dir.c_str()) == 0 || errno == ENOENT || errno != EBUSY) {
-            return;
+        if (rmdir(dir.c_str()) == 0 || errno == ENOENT) {
+            return true;
+        }
+        if (errno != EBUSY) {
+            return false;
         }
         usleep(1000);
     }
+    return false;
 }
 
 std::vector<fs::path> cgroup_dirs(const std::string& name, const Resources& resources) {
@@ -143,7 +147,7 @@ Cgroup::Cgroup(const std::string& name, const Resources& r)
         write_io(r);
     } catch (...) {
         for (const auto& d : dirs_) {
-            remove_cgroup_dir(d);
+            (void)remove_cgroup_dir(d);
         }
         throw;
     }
@@ -240,7 +244,7 @@ void Cgroup::write_cpu(const Resources& r) {
 
 Cgroup::~Cgroup() {
     for (const auto& d : dirs_) {
-        remove_cgroup_dir(d);
+        (void)remove_cgroup_dir(d);
     }
 }
 

@@ -21,8 +21,9 @@ CgroupVersion detect_cgroup_version();
 // The directories Cgroup(name, resources) creates, known before it does (for a state record).
 std::vector<std::filesystem::path> cgroup_dirs(const std::string& name, const Resources& resources);
 
-// rmdir of a container's cgroup directory once its last tasks are gone; absent is fine.
-void remove_cgroup_dir(const std::filesystem::path& dir);
+// rmdir of a container's cgroup directory once its last tasks are gone (waits up to 10 s for
+// exiting ones). True when it is gone (absent included).
+bool remove_cgroup_dir(const std::filesystem::path& dir);
 
 class Cgroup {
 public:

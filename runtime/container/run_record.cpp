@@ -5,6 +5,7 @@
 #include <sstream>
 #include <system_error>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/container/cgroup.hpp"
@@ -42,8 +43,13 @@ nlohmann::json to_json(const RunRecord& r) {
     for (const auto& c : r.cgroups) {
         cgroups.push_back(c.string());
     }
-    return {{"name", r.name},     {"pid", r.pid},          {"start_time", r.start_time},
-            {"cgroups", cgroups}, {"dir", r.dir.string()}, {"remove_dir", r.remove_dir}};
+    return {{"name", r.name},
+            {"pid", r.pid},
+            {"start_time", r.start_time},
+            {"pid_ns", r.pid_ns},
+            {"cgroups", cgroups},
+            {"dir", r.dir.string()},
+            {"remove_dir", r.remove_dir}};
 }
 
 RunRecord from_json(const nlohmann::json& j) {
@@ -51,6 +57,7 @@ RunRecord from_json(const nlohmann::json& j) {
     r.name = j.at("name").get<std::string>();
     r.pid = j.at("pid").get<pid_t>();
     r.start_time = j.at("start_time").get<unsigned long long>();
+    r.pid_ns = j.at("pid_ns").get<unsigned long long>();
     for (const auto& c : j.at("cgroups")) {
         r.cgroups.emplace_back(c.get<std::string>());
     }
@@ -59,23 +66,33 @@ RunRecord from_json(const nlohmann::json& j) {
     return r;
 }
 
-bool alive(const RunRecord& r) {
-    return r.pid > 0 && start_time_of(r.pid) == r.start_time;
+unsigned long long own_pid_ns() {
+    struct stat st = {};
+    return stat("/proc/self/ns/pid", &st) == 0 ? st.st_ino : 0;
+}
+
+// Whether the record's container may still run: its sdrun lives, or that cannot be told (a
+// pid of another pid namespace). A dead sdrun's container is dying: PR_SET_PDEATHSIG.
+bool maybe_running(const RunRecord& r) {
+    return r.pid_ns != own_pid_ns() || (r.pid > 0 && start_time_of(r.pid) == r.start_time);
 }
 
 // Only what a record of ours can name: cgroup directories "sdrun-<name>" under
 // /sys/fs/cgroup and the container's directory under <root>/containers. A record edited to
-// point elsewhere removes nothing.
-void remove_listed(const fs::path& root, const RunRecord& r) {
+// point elsewhere removes nothing. False when a cgroup still holds processes after the wait:
+// the directory and the record stay for a later call.
+bool remove_listed(const fs::path& root, const RunRecord& r) {
     for (const auto& c : r.cgroups) {
-        if (c.filename() == "sdrun-" + r.name && c.string().rfind("/sys/fs/cgroup/", 0) == 0) {
-            remove_cgroup_dir(c);
+        if (c.filename() == "sdrun-" + r.name && c.string().rfind("/sys/fs/cgroup/", 0) == 0 &&
+            !remove_cgroup_dir(c)) {
+            return false;
         }
     }
     if (r.remove_dir && r.dir == root / "containers" / r.name) {
         std::error_code ec;
         fs::remove_all(r.dir, ec);
     }
+    return true;
 }
 
 }  // namespace
@@ -85,6 +102,7 @@ RunRecord record_of_this_process(const std::string& name) {
     r.name = name;
     r.pid = getpid();
     r.start_time = start_time_of(r.pid);
+    r.pid_ns = own_pid_ns();
     return r;
 }
 
@@ -118,10 +136,12 @@ std::vector<std::string> clean_stale_runs(const fs::path& root) {
         try {
             std::ifstream in(entry.path());
             auto record = from_json(nlohmann::json::parse(in));
-            if (alive(record)) {
+            if (maybe_running(record)) {
                 continue;
             }
-            remove_listed(root, record);
+            if (!remove_listed(root, record)) {
+                continue;
+            }
             cleaned.push_back(record.name);
         } catch (const std::exception&) {
             // Unreadable (a crash between writing and renaming cannot make one): dropped.

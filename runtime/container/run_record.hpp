@@ -16,6 +16,7 @@ struct RunRecord {
     std::string name;
     pid_t pid = 0;                      // the sdrun process supervising the container
     unsigned long long start_time = 0;  // its start time (/proc/<pid>/stat), against pid reuse
+    unsigned long long pid_ns = 0;      // inode of its pid namespace: pid means nothing elsewhere
     std::vector<std::filesystem::path> cgroups;
     std::filesystem::path dir;  // the container's directory
     bool remove_dir = false;    // run --rm: the directory goes too
@@ -38,8 +39,10 @@ private:
 RunRecord record_of_this_process(const std::string& name);
 
 // Removes what the stale records under `root` list (cgroups, --rm directories) and the records;
-// leaves those of live sdrun processes alone. Returns the names cleaned up. Never throws for
-// one bad record: it is skipped (and removed when it cannot be parsed).
+// leaves alone those of live sdrun processes and of other pid namespaces (whose pids cannot be
+// checked from here), and keeps a record whose cgroup still holds processes after a wait. Returns
+// the names cleaned up. Never throws for one bad record: it is skipped (and removed when it cannot
+// be parsed).
 std::vector<std::string> clean_stale_runs(const std::filesystem::path& root);
 
 }  // namespace sdrun

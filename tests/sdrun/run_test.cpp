@@ -372,6 +372,22 @@ TEST_F(RunTest, ALiveContainerIsLeftAloneByOtherCalls) {
     expect_nothing_left();
 }
 
+// A record written in another pid namespace (an sdrun inside a container sharing the store)
+// names a pid this call cannot check: it is left alone, not taken for a dead one.
+TEST_F(RunTest, ARecordOfAnotherPidNamespaceIsLeftAlone) {
+    auto dir = root / "containers" / "other";
+    fs::create_directories(dir / "upper");
+    fs::create_directories(root / "running");
+    auto record_file = root / "running" / "other.json";
+    std::ofstream(record_file) << R"({"name":"other","pid":1,"start_time":0,"pid_ns":1,)"
+                               << R"("cgroups":[],"dir":")" << dir.string()
+                               << R"(","remove_dir":true})";
+    auto r = sdrun(root, {"image", "ls"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(fs::exists(dir / "upper"));
+    EXPECT_TRUE(fs::exists(record_file));
+}
+
 TEST_F(RunTest, BadInputIsOneLineAnd125WithNothingLeft) {
     struct Case {
         std::vector<std::string> args;
