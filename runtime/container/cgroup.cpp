@@ -7,12 +7,14 @@
 #include <set>
 #include <sstream>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include <linux/magic.h>
 
+#include "netlib/fd.hpp"
 #include "runtime/container/error.hpp"
 
 namespace sdrun {
@@ -43,7 +45,8 @@ std::string own_path(CgroupVersion version, const std::string& controller) {
     throw Error("this process is in no " + controller + " cgroup (/proc/self/cgroup)");
 }
 
-std::vector<std::string> needed_controllers(const Resources& r) {
+// The controllers (v1 hierarchy names) the limits in `r` need.
+std::vector<std::string> needed_controllers(const Resources& r, CgroupVersion version) {
     std::vector<std::string> out;
     if (r.memory_limit) {
         out.push_back("memory");
@@ -54,22 +57,61 @@ std::vector<std::string> needed_controllers(const Resources& r) {
     if (r.cpu_shares || r.cpu_quota) {
         out.push_back("cpu");
     }
+    if (r.cpuset_cpus || r.cpuset_mems) {
+        out.push_back("cpuset");
+    }
+    if (r.blkio_weight || !r.device_read_bps.empty() || !r.device_write_bps.empty()) {
+        out.push_back(version == CgroupVersion::v1 ? "blkio" : "io");
+    }
     return out;
 }
 
-// rmdir, retried while the kernel still counts exiting tasks (EBUSY right after the last exit).
-// Up to 10 s: on a loaded machine the last tasks of a killed pid namespace can take that long,
-// and giving up leaks the cgroup.
-void remove_dir(const fs::path& dir) {
-    for (int attempt = 0; attempt < 10000; ++attempt) {
-        if (rmdir(dir.c_str()) == 0 || errno == ENOENT || errno != EBUSY) {
-            return;
-        }
-        usleep(1000);
-    }
+std::string read_first_line(const fs::path& file) {
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
+// The directory "sdrun-<name>" below this process's own cgroup in `controller`'s hierarchy
+// (the one v2 hierarchy: controller ignored).
+fs::path dir_in(CgroupVersion version, const std::string& controller, const std::string& name) {
+    fs::path base =
+        version == CgroupVersion::v2 ? fs::path(kCgroupRoot) : fs::path(kCgroupRoot) / controller;
+    return base / fs::path(own_path(version, controller)).relative_path() / ("sdrun-" + name);
 }
 
 }  // namespace
+
+// Retried while the kernel still counts exiting tasks (EBUSY right after the last exit).
+// Up to 10 s: on a loaded machine the last tasks of a killed pid namespace can take that long,
+// and giving up leaks the cgroup.
+bool remove_cgroup_dir(const fs::path& dir) {
+    for (int attempt = 0; attempt < 10000; ++attempt) {
+        if (rmdir(dir.c_str()) == 0 || errno == ENOENT) {
+            return true;
+        }
+        if (errno != EBUSY) {
+            return false;
+        }
+        usleep(1000);
+    }
+    return false;
+}
+
+std::vector<fs::path> cgroup_dirs(const std::string& name, const Resources& resources) {
+    auto version = detect_cgroup_version();
+    auto controllers = needed_controllers(resources, version);
+    if (version == CgroupVersion::v2) {
+        return controllers.empty() ? std::vector<fs::path>{}
+                                   : std::vector<fs::path>{dir_in(version, "", name)};
+    }
+    std::vector<fs::path> out;
+    for (const auto& c : controllers) {
+        out.push_back(dir_in(version, c, name));
+    }
+    return out;
+}
 
 CgroupVersion detect_cgroup_version() {
     struct statfs st = {};
@@ -86,7 +128,7 @@ CgroupVersion detect_cgroup_version() {
 }
 
 Cgroup::Cgroup(const std::string& name, const Resources& r)
-    : version_(detect_cgroup_version()), controllers_(needed_controllers(r)) {
+    : version_(detect_cgroup_version()), controllers_(needed_controllers(r, version_)) {
     try {
         if (version_ == CgroupVersion::v2 && !controllers_.empty()) {
             make("", name);
@@ -101,9 +143,11 @@ Cgroup::Cgroup(const std::string& name, const Resources& r)
             write("pids", "pids.max", std::to_string(*r.pids_limit));
         }
         write_cpu(r);
+        write_cpuset(r);
+        write_io(r);
     } catch (...) {
         for (const auto& d : dirs_) {
-            remove_dir(d);
+            (void)remove_cgroup_dir(d);
         }
         throw;
     }
@@ -113,17 +157,69 @@ void Cgroup::write_memory(const Resources& r) {
     if (!r.memory_limit) {
         return;
     }
-    auto limit = std::to_string(*r.memory_limit);
+    auto limit = *r.memory_limit;
+    // No swap on top of the limit unless --memory-swap says otherwise (docker's default would
+    // be 2x memory); -1: swap unlimited.
+    auto total = r.memory_swap.value_or(limit);
     if (version_ == CgroupVersion::v2) {
-        write("memory", "memory.max", limit);
-        write("memory", "memory.swap.max", "0");
+        write("memory", "memory.max", std::to_string(limit));
+        write("memory", "memory.swap.max", total < 0 ? "max" : std::to_string(total - limit));
         return;
     }
-    write("memory", "memory.limit_in_bytes", limit);
-    // No swap on top of the limit (phase 1; docker's default would be 2x memory).
+    // memory.limit_in_bytes first: memsw may never be below it.
+    write("memory", "memory.limit_in_bytes", std::to_string(limit));
     if (fs::exists(dir_of("memory") / "memory.memsw.limit_in_bytes")) {
-        write("memory", "memory.memsw.limit_in_bytes", limit);
+        write("memory", "memory.memsw.limit_in_bytes", std::to_string(total < 0 ? -1 : total));
+    } else if (r.memory_swap) {
+        throw Error("--memory-swap needs swap accounting (no memory.memsw.limit_in_bytes)");
     }
+}
+
+// v1 leaves a new cpuset empty, and a process cannot join an empty one: what is not given is
+// copied from the parent. v2 inherits the parent's when the files are left alone.
+void Cgroup::write_cpuset(const Resources& r) {
+    if (!uses("cpuset")) {
+        return;
+    }
+    auto parent = dir_of("cpuset").parent_path();
+    for (const auto& [file, value] :
+         {std::pair{"cpuset.cpus", r.cpuset_cpus}, std::pair{"cpuset.mems", r.cpuset_mems}}) {
+        if (value) {
+            write("cpuset", file, *value);
+        } else if (version_ == CgroupVersion::v1) {
+            write("cpuset", file, read_first_line(parent / file));
+        }
+    }
+}
+
+void Cgroup::write_io(const Resources& r) {
+    bool v1 = version_ == CgroupVersion::v1;
+    if (r.blkio_weight) {
+        // v2 weight from the v1 range 10..1000 as runc converts it (1..10000).
+        auto weight = v1 ? *r.blkio_weight : 1 + ((*r.blkio_weight - 10) * 9999) / 990;
+        auto file = v1 ? "blkio.weight" : "io.weight";
+        if (!fs::exists(dir_of(v1 ? "blkio" : "io") / file)) {
+            throw Error(std::string("--blkio-weight needs a proportional I/O scheduler (BFQ "
+                                    "or iocost): this kernel has no ") +
+                        file);
+        }
+        write(v1 ? "blkio" : "io", file,
+              v1 ? std::to_string(weight) : "default " + std::to_string(weight));
+    }
+    // "MAJ:MIN RATE" into the v1 throttle file; "MAJ:MIN rbps=RATE" (or wbps) into v2's io.max.
+    auto limit = [&](const std::vector<DeviceRate>& rates, const char* v1_file, const char* key) {
+        for (const auto& d : rates) {
+            auto dev = std::to_string(d.major) + ":" + std::to_string(d.minor);
+            auto rate = std::to_string(d.bytes_per_second);
+            if (v1) {
+                write("blkio", v1_file, dev + " " + rate);
+            } else {
+                write("io", "io.max", dev + " " + key + "=" + rate);
+            }
+        }
+    };
+    limit(r.device_read_bps, "blkio.throttle.read_bps_device", "rbps");
+    limit(r.device_write_bps, "blkio.throttle.write_bps_device", "wbps");
 }
 
 void Cgroup::write_cpu(const Resources& r) {
@@ -148,14 +244,12 @@ void Cgroup::write_cpu(const Resources& r) {
 
 Cgroup::~Cgroup() {
     for (const auto& d : dirs_) {
-        remove_dir(d);
+        (void)remove_cgroup_dir(d);
     }
 }
 
 fs::path Cgroup::make(const std::string& controller, const std::string& name) {
-    fs::path base =
-        version_ == CgroupVersion::v2 ? fs::path(kCgroupRoot) : fs::path(kCgroupRoot) / controller;
-    auto dir = base / fs::path(own_path(version_, controller)).relative_path() / ("sdrun-" + name);
+    auto dir = dir_in(version_, controller, name);
     if (version_ == CgroupVersion::v2) {
         enable_controllers(dir.parent_path());
     }
@@ -208,12 +302,17 @@ void Cgroup::write(const std::string& controller, const std::string& file,
     }
 }
 
-void Cgroup::add(pid_t pid) const {
+// v1: the calling thread alone, through `tasks`: the kernel then skips the threadgroup lock,
+// whose writer waits for an RCU grace period (5-20 ms here, the largest single cost of a run
+// before this). The caller is single-threaded, so the thread is the process. v2 has no such
+// path (cgroup.threads needs a threaded subtree): cgroup.procs.
+void Cgroup::join() const {
+    const char* file = version_ == CgroupVersion::v1 ? "tasks" : "cgroup.procs";
     for (const auto& d : dirs_) {
-        std::ofstream out(d / "cgroup.procs");
-        out << pid << std::flush;
-        if (!out) {
-            throw Error("cannot move process " + std::to_string(pid) + " into " + d.string());
+        auto path = d / file;
+        netlib::Fd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd || ::write(fd.get(), "0", 1) != 1) {
+            throw system_error("cannot join the cgroup " + d.string(), errno);
         }
     }
 }

@@ -18,6 +18,13 @@ enum class CgroupVersion { v1, v2 };
 
 CgroupVersion detect_cgroup_version();
 
+// The directories Cgroup(name, resources) creates, known before it does (for a state record).
+std::vector<std::filesystem::path> cgroup_dirs(const std::string& name, const Resources& resources);
+
+// rmdir of a container's cgroup directory once its last tasks are gone (waits up to 10 s for
+// exiting ones). True when it is gone (absent included).
+bool remove_cgroup_dir(const std::filesystem::path& dir);
+
 class Cgroup {
 public:
     // Creates `name` under this process's own cgroup in each needed hierarchy and writes the
@@ -28,7 +35,8 @@ public:
     // Removes the directories (the processes must be gone).
     ~Cgroup();
 
-    void add(pid_t pid) const;
+    // Moves the calling process (single-threaded: a freshly cloned child) into the cgroup.
+    void join() const;
     // Whether the memory limit's OOM killer killed a process of this cgroup.
     bool oom_killed() const;
 
@@ -39,6 +47,8 @@ private:
     void enable_controllers(const std::filesystem::path& parent) const;
     void write_memory(const Resources& r);
     void write_cpu(const Resources& r);
+    void write_cpuset(const Resources& r);
+    void write_io(const Resources& r);
     void write(const std::string& controller, const std::string& file, const std::string& value);
     std::filesystem::path dir_of(const std::string& controller) const;
     bool uses(const std::string& controller) const;

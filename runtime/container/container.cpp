@@ -18,6 +18,8 @@
 namespace sdrun {
 namespace {
 
+constexpr int kExitRuntimeError = 125;  // as the setup's own failures
+
 volatile sig_atomic_t g_container_pid = 0;
 
 void forward_signal(int sig) {
@@ -130,11 +132,11 @@ private:
     pid_t pid_;
 };
 
-// Tells the child to go on. False when it is already gone (killed while it was being set up):
-// its pipe end is closed, and the EPIPE must not kill this process with SIGPIPE, which would
-// skip every cleanup (the cgroup, the container's directory). SIGPIPE is blocked around the
-// write and a pending one taken back, so the caller's signal dispositions stay as they were.
-bool release_child(int fd) {
+// Tells the child to go on. It may be gone already (failed its setup, or killed): its pipe end
+// is closed then, and the EPIPE must not kill this process with SIGPIPE, which would skip every
+// cleanup (the cgroup, the container's directory). SIGPIPE is blocked around the write and a
+// pending one taken back, so the caller's signal dispositions stay as they were.
+void release_child(int fd) {
     sigset_t pipe_only;
     sigset_t old;
     sigemptyset(&pipe_only);
@@ -148,13 +150,9 @@ bool release_child(int fd) {
         (void)sigtimedwait(&pipe_only, nullptr, &now);
     }
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    if (n == 1) {
-        return true;
+    if (n != 1 && err != EPIPE) {
+        throw system_error("cannot start the container", err);
     }
-    if (err == EPIPE) {
-        return false;
-    }
-    throw system_error("cannot start the container", err);
 }
 
 std::string read_all(int fd) {
@@ -183,7 +181,8 @@ std::string read_all(int fd) {
     throw Error(message);
 }
 
-pid_t clone_child(const Spec& spec, Pipe& sync, Pipe& errors) {
+// The child joins its cgroup itself, first, before anything of the container runs.
+pid_t clone_child(const Spec& spec, const Cgroup& cgroup, Pipe& sync, Pipe& errors) {
     // A raw clone acts like fork with new namespaces; this process is single-threaded.
     auto pid = static_cast<pid_t>(
         syscall(SYS_clone, clone_flags(spec) | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
@@ -193,6 +192,13 @@ pid_t clone_child(const Spec& spec, Pipe& sync, Pipe& errors) {
     if (pid == 0) {
         sync.write.reset();
         errors.read.reset();
+        try {
+            cgroup.join();
+        } catch (const std::exception& e) {
+            std::string report = std::string("0 ") + e.what();
+            (void)!write(errors.write.get(), report.data(), report.size());
+            _exit(kExitRuntimeError);
+        }
         container_main(spec, sync.read.get(), errors.write.get());
     }
     return pid;
@@ -207,13 +213,14 @@ RunResult run_container(const Spec& spec, const std::string& name) {
     Cgroup cgroup(name, spec.resources);
     auto sync = make_pipe();
     auto errors = make_pipe();
-    Child child(clone_child(spec, sync, errors));
+    Child child(clone_child(spec, cgroup, sync, errors));
     sync.read.reset();
     errors.write.reset();
-    cgroup.add(child.pid());
     SignalForwarder forwarder(child.pid());
-    // A child gone before it was released reports nothing; its status is the result.
-    auto report = release_child(sync.write.get()) ? read_all(errors.read.get()) : std::string{};
+    // The child reports a failure of its setup whether released or not; one killed from
+    // outside reports nothing, and its status is the result.
+    release_child(sync.write.get());
+    auto report = read_all(errors.read.get());
     if (!report.empty()) {
         child.wait();
         throw_setup_error(report);

@@ -47,12 +47,26 @@ struct Mount {
 
 enum class Namespace { pid, mount, uts, ipc, network };
 
+// A block device's bandwidth limit (blkio throttle on v1, io.max on v2).
+struct DeviceRate {
+    unsigned major = 0;
+    unsigned minor = 0;
+    std::int64_t bytes_per_second = 0;
+};
+
 struct Resources {
     std::optional<std::int64_t> memory_limit;  // bytes
+    std::optional<std::int64_t> memory_swap;   // memory + swap, bytes; -1 unlimited;
+                                               // default: memory_limit (no swap on top)
     std::optional<std::int64_t> pids_limit;
-    std::optional<std::int64_t> cpu_shares;
+    std::optional<std::int64_t> cpu_shares;  // v1 shares; v2 gets the converted weight
     std::optional<std::int64_t> cpu_quota;   // microseconds per period
     std::optional<std::int64_t> cpu_period;  // microseconds
+    std::optional<std::string> cpuset_cpus;  // "0-1,3"; v1 copies the parent's when unset
+    std::optional<std::string> cpuset_mems;
+    std::optional<std::int64_t> blkio_weight;  // 10..1000; v2 gets the converted io.weight
+    std::vector<DeviceRate> device_read_bps;
+    std::vector<DeviceRate> device_write_bps;
 };
 
 // A file the runtime writes and bind-mounts (/etc/hostname, /etc/hosts, /etc/resolv.conf).

@@ -2,14 +2,18 @@
 #include <cerrno>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "runtime/container/cgroup.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/container/error.hpp"
 #include "runtime/container/image_store.hpp"
+#include "runtime/container/run_record.hpp"
 #include "runtime/container/units.hpp"
 #include "runtime/sdrun/cli.hpp"
 
@@ -76,9 +80,20 @@ po::options_description run_options() {
     add("user,u", po::value<std::string>(), "UID[:GID], numeric");
     add("hostname", po::value<std::string>(), "hostname (default: the container name)");
     add("memory,m", po::value<std::string>(), "memory limit, e.g. 64m (no swap on top)");
+    add("memory-swap", po::value<std::string>(),
+        "memory + swap limit, at least --memory; -1: unlimited swap");
     add("pids-limit", po::value<std::string>(), "maximum number of processes");
     add("cpus", po::value<double>(), "CPU quota in CPUs, e.g. 0.5");
-    add("cpu-shares,c", po::value<std::string>(), "relative CPU weight (default 1024)");
+    add("cpu-shares,c", po::value<std::string>(),
+        "relative CPU weight (default 1024; cpu.weight on cgroup v2)");
+    add("cpuset-cpus", po::value<std::string>(), "CPUs the container may use, e.g. 0-1,3");
+    add("cpuset-mems", po::value<std::string>(), "memory nodes the container may use, e.g. 0");
+    add("blkio-weight", po::value<std::string>(),
+        "relative block I/O weight, 10 to 1000 (needs BFQ or iocost)");
+    add("device-read-bps", po::value<std::vector<std::string>>()->composing(),
+        "limit reads from a block device, DEV:RATE, e.g. /dev/vda:1mb");
+    add("device-write-bps", po::value<std::vector<std::string>>()->composing(),
+        "limit writes to a block device, DEV:RATE");
     add("read-only", po::bool_switch(), "mount the root filesystem read-only");
     return o;
 }
@@ -114,13 +129,78 @@ void apply_env(Process& p, const std::vector<std::string>& vars) {
     }
 }
 
-Resources resources_from(const po::variables_map& vm) {
-    Resources r;
+void apply_memory(Resources& r, const po::variables_map& vm) {
     if (vm.count("memory") != 0) {
         r.memory_limit = parse_size(vm["memory"].as<std::string>(), "memory limit");
         if (*r.memory_limit < kMinMemory) {
             throw Error("memory limit below the minimum of 6 MiB");
         }
+    }
+    if (vm.count("memory-swap") == 0) {
+        return;
+    }
+    auto text = vm["memory-swap"].as<std::string>();
+    if (!r.memory_limit) {
+        throw Error("--memory-swap needs --memory");
+    }
+    r.memory_swap = text == "-1" ? -1 : parse_size(text, "memory-swap limit");
+    if (*r.memory_swap != -1 && *r.memory_swap < *r.memory_limit) {
+        throw Error("--memory-swap " + text + " is below --memory (it counts memory + swap)");
+    }
+}
+
+// A cpuset list as the kernel takes it: numbers, ranges and commas ("0-2,4").
+std::string cpuset_list(const std::string& text, const std::string& what) {
+    if (text.empty() || text.find_first_not_of("0123456789,-") != std::string::npos) {
+        throw Error("invalid " + what + " \"" + text + "\": a list like 0-1,3");
+    }
+    return text;
+}
+
+// DEV:RATE, DEV a block device node: its numbers and the rate in bytes per second.
+DeviceRate device_rate(const std::string& text, const std::string& option) {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) {
+        throw Error("invalid --" + option + " \"" + text + "\": DEV:RATE, e.g. /dev/vda:1mb");
+    }
+    auto dev = text.substr(0, colon);
+    struct stat st = {};
+    if (stat(dev.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) {
+        throw Error("invalid --" + option + " \"" + text + "\": " + dev + " is not a block device");
+    }
+    return {major(st.st_rdev), minor(st.st_rdev),
+            parse_size(text.substr(colon + 1), "--" + option + " rate")};
+}
+
+void apply_io(Resources& r, const po::variables_map& vm) {
+    if (vm.count("blkio-weight") != 0) {
+        auto text = vm["blkio-weight"].as<std::string>();
+        r.blkio_weight = parse_count(text, "blkio weight");
+        if (*r.blkio_weight < 10 || *r.blkio_weight > 1000) {
+            throw Error("invalid blkio weight \"" + text + "\": 10 to 1000");
+        }
+    }
+    for (const auto* option : {"device-read-bps", "device-write-bps"}) {
+        if (vm.count(option) == 0) {
+            continue;
+        }
+        auto& rates =
+            std::string(option) == "device-read-bps" ? r.device_read_bps : r.device_write_bps;
+        for (const auto& text : vm[option].as<std::vector<std::string>>()) {
+            rates.push_back(device_rate(text, option));
+        }
+    }
+}
+
+Resources resources_from(const po::variables_map& vm) {
+    Resources r;
+    apply_memory(r, vm);
+    apply_io(r, vm);
+    if (vm.count("cpuset-cpus") != 0) {
+        r.cpuset_cpus = cpuset_list(vm["cpuset-cpus"].as<std::string>(), "cpuset-cpus");
+    }
+    if (vm.count("cpuset-mems") != 0) {
+        r.cpuset_mems = cpuset_list(vm["cpuset-mems"].as<std::string>(), "cpuset-mems");
     }
     if (vm.count("pids-limit") != 0) {
         r.pids_limit = parse_count(vm["pids-limit"].as<std::string>(), "pids limit");
@@ -205,7 +285,15 @@ int cmd_run(Invocation& inv) {
     images.get(image);
     // Everything is checked before anything is created.
     auto spec = build_spec(vm, images.rootfs(image), inv.root / "containers" / name, name, p->rest);
+    // The record goes last, after the directory and the cgroup (declared before them), and is
+    // written only once the name is ours (the directory): it must never replace another run's.
+    std::optional<RunRecordFile> record;
     ContainerDir dir(inv.root, name);
+    auto state = record_of_this_process(name);
+    state.cgroups = cgroup_dirs(name, spec.resources);
+    state.dir = dir.path();
+    state.remove_dir = vm["rm"].as<bool>();
+    record.emplace(inv.root, std::move(state));
     try {
         auto result = run_container(spec, name);
         if (!vm["rm"].as<bool>()) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "runtime/container/error.hpp"
+#include "runtime/container/run_record.hpp"
 #include "runtime/sdrun/cli.hpp"
 
 namespace sdrun::cli {
@@ -66,6 +67,8 @@ int dispatch(const std::vector<std::string>& args, std::string& context) {
         name += " " + args[++cmd];
     }
     Invocation inv{{args.begin() + static_cast<long>(cmd) + 1, args.end()}, root, std::cout};
+    // Whatever a killed sdrun left (its container died with it), before anything else.
+    clean_stale_runs(root);
     for (const auto& c : subcommands()) {
         if (c.name == name) {
             context = "sdrun " + name;

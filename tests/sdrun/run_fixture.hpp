@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "tests/sdrun/support.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/netns_fixture.hpp"
 
 // The fixture of the tests that run containers (on the host's cgroup v1 and, under user-mode
@@ -79,7 +80,12 @@ protected:
         mounts_before = read_text("/proc/self/mountinfo");
     }
 
-    void TearDown() override { umount2(root.c_str(), MNT_DETACH); }
+    // A test that failed half-way killed its sdrun (Background's destructor): any sdrun call
+    // removes what that left on the host (cgroups) before the store goes.
+    void TearDown() override {
+        sdrun(root, {"image", "ls"});
+        umount2(root.c_str(), MNT_DETACH);
+    }
 
     // `sdrun run --rm --name t <args>`.
     Outcome run(const std::vector<std::string>& args) {
@@ -101,7 +107,21 @@ protected:
         EXPECT_EQ(read_text("/proc/self/mountinfo"), mounts_before);
         EXPECT_EQ(leftover_cgroups(name), std::vector<fs::path>{});
         EXPECT_FALSE(fs::exists(root / "containers" / name));
+        EXPECT_FALSE(fs::exists(record(name))) << "the state record is left";
     }
+
+    // The container's processes once the first runs `comm`: past exec, so it has joined every
+    // cgroup (it joins them one by one, the pids hierarchy not necessarily last).
+    std::vector<pid_t> wait_for_exec(const std::string& comm) {
+        auto pids = wait_for_container_pids(id, 1);
+        auto file = "/proc/" + std::to_string(pids[0]) + "/comm";
+        EXPECT_TRUE(sdnet::test::eventually([&] { return read_text(file) == comm + "\n"; }))
+            << "the container never ran " << comm;
+        return pids;
+    }
+
+    // The state record of a running container.
+    fs::path record(const std::string& name) const { return root / "running" / (name + ".json"); }
 
     TempDir tmp;
     fs::path root = tmp / "store";

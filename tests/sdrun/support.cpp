@@ -183,6 +183,30 @@ std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t 
                              " processes in " + procs.string());
 }
 
+BlockDevice some_block_device() {
+    for (const auto& entry : fs::directory_iterator("/sys/block")) {
+        auto node = fs::path("/dev") / entry.path().filename();
+        struct stat st = {};
+        if (stat(node.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
+            std::ifstream in(entry.path() / "dev");
+            std::string numbers;
+            in >> numbers;
+            return {node, numbers};
+        }
+    }
+    throw std::runtime_error("no block device with a node in /dev");
+}
+
+double cpu_time_ms(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/schedstat");
+    double ns = -1;
+    in >> ns;
+    if (ns < 0) {
+        throw std::runtime_error("cannot read /proc/" + std::to_string(pid) + "/schedstat");
+    }
+    return ns / 1e6;
+}
+
 std::string sha256sum(const fs::path& file) {
     auto r = sdnet_test::run_process({"/usr/bin/sha256sum", file.string()});
     return "sha256:" + r.out.substr(0, r.out.find(' '));

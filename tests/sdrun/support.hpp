@@ -76,6 +76,19 @@ fs::path container_cgroup(const std::string& controller, const std::string& name
 std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t count,
                                            bool exactly = false);
 
+// A whole-disk block device of this machine (/sys/block/<name> with a /dev/<name> node): its
+// path and "MAJ:MIN" (the kernel's own numbers, from /sys/block/<name>/dev).
+struct BlockDevice {
+    fs::path path;
+    std::string numbers;
+};
+
+BlockDevice some_block_device();
+
+// CPU time (ms) process `pid` has used, from /proc/<pid>/schedstat (what the cgroup's CPU
+// controller charges for a one-process container).
+double cpu_time_ms(pid_t pid);
+
 // "sha256:<hex>" as `sha256sum` computes it (an independent observer of the recorded digest).
 std::string sha256sum(const fs::path& file);
 
