@@ -44,6 +44,7 @@ const std::vector<Subcommand>& subcommands();
 int cmd_run(Invocation& inv);
 int cmd_image_import(Invocation& inv);
 int cmd_image_ls(Invocation& inv);
+int cmd_image_inspect(Invocation& inv);
 int cmd_image_rm(Invocation& inv);
 
 // Parses `args` against `options` and the positional names (all required). Arguments from the

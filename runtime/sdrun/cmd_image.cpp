@@ -1,7 +1,9 @@
-// sdrun image import|ls|rm: the image store.
+// sdrun image import|ls|inspect|rm: the image store.
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "runtime/container/image_store.hpp"
 #include "runtime/sdrun/cli.hpp"
@@ -9,13 +11,27 @@
 namespace sdrun::cli {
 
 int cmd_image_import(Invocation& inv) {
-    auto p =
-        parse(inv, "image import", po::options_description("Options"), {"NAME", "FILE"}, false);
+    po::options_description options("Options");
+    options.add_options()("platform", po::value<std::string>(),
+                          "os/arch[/variant] to take from a multi-platform image (default: the "
+                          "host's)");
+    auto p = parse(inv, "image import", options, {"NAME", "FILE"}, false);
     if (!p) {
         return 0;
     }
-    auto info = ImageStore(inv.root).import(p->positional[0], p->positional[1]);
-    inv.out << info.name << " " << info.digest << "\n";
+    std::optional<Platform> platform;
+    if (p->vm.count("platform") != 0) {
+        platform = Platform::parse(p->vm["platform"].as<std::string>());
+    }
+    auto imported = ImageStore(inv.root).import(p->positional[0], p->positional[1], platform);
+    const auto& image = imported.image;
+    inv.out << image.name << " " << image.digest << "\n";
+    // As `docker pull` says "Already exists": which layers were shared with other images.
+    for (const auto& layer : image.layers) {
+        bool unpacked = std::find(imported.unpacked.begin(), imported.unpacked.end(), layer) !=
+                        imported.unpacked.end();
+        inv.out << "layer " << layer << (unpacked ? " unpacked" : " already present") << "\n";
+    }
     return 0;
 }
 
@@ -43,6 +59,15 @@ int cmd_image_ls(Invocation& inv) {
         inv.out << std::setw(20) << i.name << std::setw(22) << i.digest.substr(0, 19)
                 << std::setw(22) << i.created << i.size << "\n";
     }
+    return 0;
+}
+
+int cmd_image_inspect(Invocation& inv) {
+    auto p = parse(inv, "image inspect", po::options_description("Options"), {"NAME"}, false);
+    if (!p) {
+        return 0;
+    }
+    inv.out << ImageStore(inv.root).get(p->positional[0]).to_json().dump(2) << "\n";
     return 0;
 }
 

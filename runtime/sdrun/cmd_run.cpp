@@ -72,8 +72,8 @@ po::options_description run_options() {
     add("name", po::value<std::string>(), "container name (default: a random 12-hex id)");
     add("env,e", po::value<std::vector<std::string>>()->composing(),
         "set K=V in the environment (K alone: the caller's value)");
-    add("workdir,w", po::value<std::string>()->default_value("/"), "working directory");
-    add("user,u", po::value<std::string>(), "UID[:GID], numeric");
+    add("workdir,w", po::value<std::string>(), "working directory (default: the image's, or /)");
+    add("user,u", po::value<std::string>(), "UID[:GID], numeric (default: the image's User)");
     add("hostname", po::value<std::string>(), "hostname (default: the container name)");
     add("memory,m", po::value<std::string>(), "memory limit, e.g. 64m (no swap on top)");
     add("pids-limit", po::value<std::string>(), "maximum number of processes");
@@ -152,27 +152,34 @@ std::vector<GeneratedFile> etc_files(const std::string& hostname) {
             {"/etc/resolv.conf", host_resolv_conf()}};
 }
 
-Spec build_spec(const po::variables_map& vm, const fs::path& image_rootfs, const fs::path& dir,
-                const std::string& name, std::vector<std::string> cmd) {
+// The image's config as docker applies it: Entrypoint + (CMD or the image's Cmd), its Env under
+// -e, its WorkingDir and User unless -w and -u say otherwise.
+void apply_image(Process& p, const po::variables_map& vm, const ImageConfig& image,
+                 const std::vector<std::string>& cmd) {
+    p.args = image.command(cmd);
+    merge_env(p.env, image.env);
+    p.cwd = vm.count("workdir") != 0    ? vm["workdir"].as<std::string>()
+            : image.working_dir.empty() ? "/"
+                                        : image.working_dir;
+    if (p.cwd.empty() || p.cwd[0] != '/') {
+        throw Error("working directory \"" + p.cwd + "\" is not absolute");
+    }
+    auto user = vm.count("user") != 0 ? vm["user"].as<std::string>() : image.user;
+    if (!user.empty()) {
+        apply_user(p, user);
+    }
+}
+
+Spec build_spec(const po::variables_map& vm, const ImageStore& images, const ImageInfo& image,
+                const fs::path& dir, const std::string& name, const std::vector<std::string>& cmd) {
     Spec spec = default_spec();
-    if (cmd.empty()) {
-        // An imported rootfs carries no image config, hence no default command (docker: 125).
-        throw Error("no command specified: give one after the image name");
-    }
-    spec.process.args = std::move(cmd);
-    spec.process.cwd = vm["workdir"].as<std::string>();
-    if (spec.process.cwd.empty() || spec.process.cwd[0] != '/') {
-        throw Error("working directory \"" + spec.process.cwd + "\" is not absolute");
-    }
-    if (vm.count("user") != 0) {
-        apply_user(spec.process, vm["user"].as<std::string>());
-    }
+    apply_image(spec.process, vm, image.config, cmd);
     if (vm.count("env") != 0) {
         apply_env(spec.process, vm["env"].as<std::vector<std::string>>());
     }
     spec.hostname = vm.count("hostname") != 0 ? vm["hostname"].as<std::string>() : name;
     spec.root = {dir / "rootfs", vm["read-only"].as<bool>(),
-                 Overlay{image_rootfs, dir / "upper", dir / "work"}};
+                 Overlay{images.lower_dirs(image), dir / "upper", dir / "work"}};
     spec.resources = resources_from(vm);
     spec.files = etc_files(spec.hostname);
     return spec;
@@ -201,11 +208,16 @@ int cmd_run(Invocation& inv) {
         throw Error("invalid container name \"" + name + "\"");
     }
     ImageStore images(inv.root);
-    const auto& image = p->positional[0];
-    images.get(image);
+    auto image = images.get(p->positional[0]);
+    auto host = Platform::host();
+    if (image.platform.known() && !image.platform.fits(host)) {
+        throw Error("image \"" + image.name + "\" is for " + image.platform.to_string() +
+                    ", this host runs " + host.to_string());
+    }
     // Everything is checked before anything is created.
-    auto spec = build_spec(vm, images.rootfs(image), inv.root / "containers" / name, name, p->rest);
+    auto spec = build_spec(vm, images, image, inv.root / "containers" / name, name, p->rest);
     ContainerDir dir(inv.root, name);
+    ImageStore::record_use(dir.path(), image.name);
     try {
         auto result = run_container(spec, name);
         if (!vm["rm"].as<bool>()) {

@@ -56,6 +56,16 @@ void Tarball::symlink(const std::string& path, const std::string& target) {
     add(path, AE_IFLNK, 0777, "", target);
 }
 
+void Tarball::hardlink(const std::string& path, const std::string& target) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, path.c_str());
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_hardlink(e, target.c_str());
+    archive_write_header(archive_, e);
+    archive_entry_free(e);
+}
+
 void Tarball::char_device(const std::string& path, unsigned major, unsigned minor) {
     archive_entry* e = archive_entry_new();
     archive_entry_set_pathname(e, path.c_str());

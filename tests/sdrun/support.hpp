@@ -28,6 +28,7 @@ public:
     void file(const std::string& path, const std::string& content);
     void dir(const std::string& path);
     void symlink(const std::string& path, const std::string& target);
+    void hardlink(const std::string& path, const std::string& target);
     void char_device(const std::string& path, unsigned major, unsigned minor);
     // Finishes the archive; returns its path.
     const fs::path& close();

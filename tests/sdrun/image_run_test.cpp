@@ -1,0 +1,136 @@
+// Containers run from layered images: whiteouts and opaque directories as overlayfs shows them,
+// the image config applied as docker applies it, images in use kept.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include "tests/sdrun/oci_builder.hpp"
+#include "tests/sdrun/run_fixture.hpp"
+
+namespace sdrun_test {
+namespace {
+
+class ImageRunTest : public RunTest {
+protected:
+    OciLayout layout{tmp / "layout"};
+
+    // Imports an image of busybox under the layers `fill` writes, with `config`.
+    void import(const std::string& name, const std::vector<std::function<void(Tarball&)>>& fills,
+                const json& config = json::object(), const std::string& platform = "") {
+        std::vector<Blob> layers = {layout.layer(busybox_tarball(tmp.path()))};
+        for (const auto& fill : fills) {
+            layers.push_back(layout.layer(fill));
+        }
+        auto manifest = layout.image(layers, config, platform.empty() ? host_platform() : platform);
+        layout.index({{manifest, ""}});
+        std::vector<std::string> args = {"image", "import"};
+        if (!platform.empty()) {
+            args.insert(args.end(), {"--platform", platform});
+        }
+        args.insert(args.end(), {name, layout.dir().string()});
+        auto r = sdrun(root, args);
+        ASSERT_EQ(r.status, 0) << r.err;
+    }
+};
+
+TEST_F(ImageRunTest, AFileDeletedInAnUpperLayerIsAbsent) {
+    import("layered", {[](Tarball& t) {
+                           t.file("data/gone", "x\n");
+    t.file("data/kept", "x\n");
+    t.file("tree/leaf", "x\n");
+}
+, [](Tarball& t) {
+    t.file("data/.wh.gone", "");
+    t.file(".wh.tree", "");
+}
+}  // namespace
+);
+auto r = run({"layered", "sh", "-c",
+              "ls -A /data; test -e /data/gone || echo no-gone; "
+              "test -e /tree || echo no-tree"});
+EXPECT_EQ(r.status, 0) << r.err;
+EXPECT_EQ(r.out, "kept\nno-gone\nno-tree\n");
+expect_nothing_left();
+}  // namespace sdrun_test
+
+TEST_F(ImageRunTest, AnOpaqueDirectoryShowsOnlyTheUpperLayersFiles) {
+    import("opaque", {[](Tarball& t) {
+                          t.file("opq/old1", "x\n");
+    t.file("opq/sub/old2", "x\n");
+    t.file("beside/kept", "x\n");
+}
+, [](Tarball& t) {
+    t.file("opq/.wh..wh..opq", "");
+    t.file("opq/new", "new\n");
+}
+});
+auto r = run({"opaque", "sh", "-c", "ls -A /opq; cat /opq/new; ls -A /beside"});
+EXPECT_EQ(r.status, 0) << r.err;
+EXPECT_EQ(r.out, "new\nnew\nkept\n");
+expect_nothing_left();
+}
+
+TEST_F(ImageRunTest, TheImageConfigIsUsedAsDockerDoes) {
+    import("configured", {},
+           {{"Env",
+             { "PATH=/bin",
+               "GREETING=hi" }},
+            {"Entrypoint",
+             { "/bin/sh",
+               "-c" }},
+            {"Cmd",
+             { "echo $GREETING; pwd; id -u; id -g" }},
+            {"WorkingDir", "/srv"},
+            { "User",
+              "1000:1001" }});
+    auto r = run({"configured"});  // Entrypoint + Cmd
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "hi\n/srv\n1000\n1001\n");
+    r = run({"configured", "echo args; echo $PATH"});  // Entrypoint + the arguments
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "args\n/bin\n");
+    r = run({"-e", "GREETING=yo", "-w", "/tmp", "-u", "0", "configured"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "yo\n/tmp\n0\n0\n");
+    expect_nothing_left();
+}
+
+TEST_F(ImageRunTest, AnImageForAnotherPlatformIsRefusedNamingBoth) {
+    import("foreign", {}, {{ "Cmd", { "true" } }}, foreign_platform());
+    auto r = run({"foreign"});
+    EXPECT_EQ(r.status, 125);
+    EXPECT_EQ(r.err, "sdrun run: image \"foreign\" is for " + foreign_platform() +
+                         ", this host runs " + host_platform() + "\n");
+    expect_nothing_left();
+}
+
+TEST_F(ImageRunTest, RmIsRefusedWhileARunningContainerUsesTheImage) {
+    Background sdrun_bg(
+        root, {"run", "--rm", "--name", id, "--pids-limit", "10", "busybox", "sleep", "600"});
+    auto pids = wait_for_container_pids(id, 1);
+    auto r = sdrun(root, {"image", "rm", "busybox"});
+    EXPECT_EQ(r.status, 125);
+    EXPECT_EQ(r.err, "sdrun image rm: image \"busybox\" is in use by container " + id +
+                         "; remove the container first\n");
+    ASSERT_EQ(kill(pids[0], SIGKILL), 0);
+    EXPECT_EQ(sdrun_bg.wait().status, 137);
+    expect_nothing_left();
+    r = sdrun(root, {"image", "rm", "busybox"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(fs::is_empty(root / "layers/sha256"));
+}
+
+TEST_F(ImageRunTest, RmIsRefusedWhileAKeptContainerUsesTheImage) {
+    const std::string kept = "kept" + id;
+    ASSERT_EQ(sdrun(root, {"run", "--name", kept, "busybox", "true"}).status, 0);
+    auto r = sdrun(root, {"image", "rm", "busybox"});
+    EXPECT_EQ(r.status, 125);
+    EXPECT_NE(r.err.find("in use by container " + kept), std::string::npos) << r.err;
+    EXPECT_EQ(r.err_lines(), 1U);
+    EXPECT_EQ(json::parse(sdrun(root, {"image", "ls", "--json"}).out).size(), 1U);
+    fs::remove_all(root / "containers" / kept);
+    EXPECT_EQ(sdrun(root, {"image", "rm", "busybox"}).status, 0);
+}
+
+}  // namespace
+}  // namespace sdrun_test
