@@ -210,6 +210,10 @@ std::vector<ImageInfo> ImageStore::list() const {
     return out;
 }
 
+bool ImageStore::contains(const std::string& name) const {
+    return fs::exists(dir(name) / kMetadata);
+}
+
 ImageInfo ImageStore::get(const std::string& name) const {
     auto file = dir(name) / kMetadata;
     if (!fs::exists(file)) {

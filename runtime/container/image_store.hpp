@@ -51,6 +51,7 @@ public:
     Imported import(const std::string& name, const std::filesystem::path& file,
                     const std::optional<Platform>& platform = std::nullopt);
     std::vector<ImageInfo> list() const;
+    bool contains(const std::string& name) const;
     // Throws if there is no such image.
     ImageInfo get(const std::string& name) const;
     // Removes the image and the layers no other image uses. Refuses while a container uses it.

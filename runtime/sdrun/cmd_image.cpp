@@ -1,14 +1,40 @@
 // sdrun image import|ls|inspect|rm: the image store.
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "runtime/container/error.hpp"
 #include "runtime/container/image_store.hpp"
 #include "runtime/sdrun/cli.hpp"
 
 namespace sdrun::cli {
+
+namespace {
+
+// Where scripts/setup writes the default images (busybox.tar); SDRUN_DEFAULT_IMAGES overrides.
+constexpr const char* kDefaultImages = "/usr/local/share/sdrun";
+
+}  // namespace
+
+ImageInfo image_for_run(ImageStore& images, const std::string& name) {
+    const char* dir = std::getenv("SDRUN_DEFAULT_IMAGES");  // NOLINT(concurrency-mt-unsafe)
+    auto file = std::filesystem::path(dir != nullptr ? dir : kDefaultImages) / (name + ".tar");
+    if (!valid_name(name) || images.contains(name) || !std::filesystem::is_regular_file(file)) {
+        return images.get(name);
+    }
+    try {
+        images.import(name, file);
+    } catch (const Error& e) {
+        if (!images.contains(name)) {  // else a concurrent run imported it first
+            throw Error("cannot import the default image " + file.string() + ": " + e.what());
+        }
+    }
+    return images.get(name);
+}
 
 int cmd_image_import(Invocation& inv) {
     po::options_description options("Options");

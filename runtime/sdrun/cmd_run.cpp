@@ -208,7 +208,7 @@ int cmd_run(Invocation& inv) {
         throw Error("invalid container name \"" + name + "\"");
     }
     ImageStore images(inv.root);
-    auto image = images.get(p->positional[0]);
+    auto image = image_for_run(images, p->positional[0]);
     auto host = Platform::host();
     if (image.platform.known() && !image.platform.fits(host)) {
         throw Error("image \"" + image.name + "\" is for " + image.platform.to_string() +

@@ -132,5 +132,26 @@ TEST_F(ImageRunTest, RmIsRefusedWhileAKeptContainerUsesTheImage) {
     EXPECT_EQ(sdrun(root, {"image", "rm", "busybox"}).status, 0);
 }
 
+// The default image scripts/setup writes is imported by the first run that names it; its layer
+// is the busybox layer the fixture imported already (scripts/busybox-image is reproducible).
+TEST_F(ImageRunTest, TheDefaultImageIsImportedOnFirstUse) {
+    auto defaults = tmp / "defaults";
+    fs::create_directory(defaults);
+    fs::rename(busybox_image(tmp.path()), defaults / "bb.tar");
+    auto env = std::vector<std::string>{"SDRUN_DEFAULT_IMAGES=" + defaults.string()};
+    auto r = sdrun(root, {"run", "--rm", "--name", id, "bb", "echo", "hello"}, env);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "hello\n");
+    auto image = json::parse(sdrun(root, {"image", "inspect", "bb"}).out);
+    EXPECT_EQ(image["config"]["Cmd"], json::array({"sh"}));
+    EXPECT_EQ(image["layers"],
+              json::parse(sdrun(root, {"image", "inspect", "busybox"}).out)["layers"]);
+    r = sdrun(root, {"run", "--rm", "--name", id, "nosuch", "true"}, env);
+    EXPECT_EQ(r.status, 125);
+    EXPECT_EQ(r.err,
+              "sdrun run: no such image \"nosuch\" (import one: sdrun image import nosuch FILE)\n");
+    expect_nothing_left();
+}
+
 }  // namespace
 }  // namespace sdrun_test

@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -81,31 +80,34 @@ const fs::path& Tarball::close() {
     return path_;
 }
 
-fs::path busybox_tarball(const fs::path& dir) {
-    auto rootfs = dir / "busybox-rootfs";
-    fs::create_directories(rootfs / "bin");
-    fs::copy_file("/bin/busybox", rootfs / "bin/busybox");
-    auto list = sdnet_test::run_process({"/bin/busybox", "--list"});
-    std::istringstream applets(list.out);
-    for (std::string name; std::getline(applets, name);) {
-        if (!name.empty() && name != "busybox") {
-            fs::create_symlink("busybox", rootfs / "bin" / name);
-        }
+namespace {
+
+fs::path busybox_image_script(const std::vector<std::string>& options, const fs::path& out) {
+    std::vector<std::string> argv = {SDRUN_BUSYBOX_IMAGE};
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.push_back(out.string());
+    auto r = sdnet_test::run_process(argv);
+    if (r.status != 0) {
+        throw std::runtime_error("scripts/busybox-image failed: " + r.err);
     }
-    auto tarball = dir / "busybox.tar.gz";
-    auto tar =
-        sdnet_test::run_process({"/bin/tar", "-C", rootfs.string(), "-czf", tarball.string(), "."});
-    if (tar.status != 0) {
-        throw std::runtime_error("tar failed: " + tar.err);
-    }
-    fs::remove_all(rootfs);
-    return tarball;
+    return out;
 }
 
-Outcome sdrun(const fs::path& root, const std::vector<std::string>& args) {
+}  // namespace
+
+fs::path busybox_tarball(const fs::path& dir) {
+    return busybox_image_script({"--rootfs"}, dir / "busybox.tar.gz");
+}
+
+fs::path busybox_image(const fs::path& dir) {
+    return busybox_image_script({}, dir / "busybox.tar");
+}
+
+Outcome sdrun(const fs::path& root, const std::vector<std::string>& args,
+              const std::vector<std::string>& env) {
     std::vector<std::string> argv = {SDRUN_EXE, "--root", root.string()};
     argv.insert(argv.end(), args.begin(), args.end());
-    return sdnet_test::run_process(argv);
+    return sdnet_test::run_process(argv, env);
 }
 
 Background::Background(const fs::path& root, const std::vector<std::string>& args) {

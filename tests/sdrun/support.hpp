@@ -41,13 +41,16 @@ private:
     ::archive* archive_;
 };
 
-// Writes <dir>/busybox.tar.gz: /bin/busybox from the host's busybox-static and a relative
-// symlink /bin/<applet> -> busybox for each applet (`busybox --install -s` would link to the
-// absolute path it runs from, which does not exist inside a container).
+// Writes <dir>/busybox.tar.gz, the root filesystem of scripts/busybox-image (the host's
+// busybox-static with relative applet symlinks), the script scripts/setup makes the default
+// image with.
 fs::path busybox_tarball(const fs::path& dir);
+// Writes <dir>/busybox.tar, that image as scripts/setup makes it: an OCI layout, Cmd ["sh"].
+fs::path busybox_image(const fs::path& dir);
 
 // The sdrun executable with --root `root`.
-Outcome sdrun(const fs::path& root, const std::vector<std::string>& args);
+Outcome sdrun(const fs::path& root, const std::vector<std::string>& args,
+              const std::vector<std::string>& env = {});
 
 // sdrun started in the background (stdin /dev/null, stdout and stderr to files), for tests that
 // act on a running container. Killed and reaped on destruction if still running.
