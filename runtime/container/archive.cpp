@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "netlib/fd.hpp"
+#include "runtime/container/digest.hpp"
 #include "runtime/container/error.hpp"
 
 namespace sdrun {
@@ -231,6 +232,29 @@ ArchiveKind detect_archive(const fs::path& file) {
         return ArchiveKind::DockerArchive;
     }
     return oci ? ArchiveKind::OciLayout : ArchiveKind::Rootfs;
+}
+
+std::string uncompressed_sha256(const fs::path& file) {
+    ReadArchive in(archive_read_new(), archive_read_free);
+    archive_read_support_format_raw(in.get());
+    archive_read_support_filter_all(in.get());
+    archive_entry* entry = nullptr;
+    if (archive_read_open_filename(in.get(), file.c_str(), 1 << 16) != ARCHIVE_OK ||
+        archive_read_next_header(in.get(), &entry) != ARCHIVE_OK) {
+        throw Error("cannot read " + file.string() + ": " + archive_error_string(in.get()));
+    }
+    Sha256 hash;
+    const void* block = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    int r = ARCHIVE_OK;
+    while ((r = archive_read_data_block(in.get(), &block, &size, &offset)) == ARCHIVE_OK) {
+        hash.update(block, size);
+    }
+    if (r != ARCHIVE_EOF) {
+        throw Error("cannot read " + file.string() + ": " + archive_error_string(in.get()));
+    }
+    return hash.finish();
 }
 
 void unpack(const fs::path& tarball, const fs::path& dir, Unpack mode) {

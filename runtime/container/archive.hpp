@@ -14,6 +14,10 @@ enum class ArchiveKind {
 // What `file` (an archive, or a directory holding an OCI layout) is, from its entries' names.
 ArchiveKind detect_archive(const std::filesystem::path& file);
 
+// "sha256:<hex>" of the file's content after decompression (gzip, zstd, ...; an uncompressed
+// file as it is): a layer's diff id, as image configs list them.
+std::string uncompressed_sha256(const std::filesystem::path& file);
+
 enum class Unpack {
     Plain,  // files as they are (the outer tar of a layout or a `docker save`)
     Layer,  // a layer: `.wh.NAME` becomes an overlay whiteout (char device 0/0) and

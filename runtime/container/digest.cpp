@@ -1,7 +1,6 @@
 #include "runtime/container/digest.hpp"
 
 #include <fstream>
-#include <memory>
 #include <openssl/evp.h>
 #include <vector>
 
@@ -9,20 +8,22 @@
 
 namespace sdrun {
 
-std::string sha256_file(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw Error("cannot read " + file.string());
-    }
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-    std::vector<char> buf(1 << 16);
-    while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
-        EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
-    }
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+    EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+}
+
+Sha256::~Sha256() {
+    EVP_MD_CTX_free(ctx_);
+}
+
+void Sha256::update(const void* data, std::size_t size) {
+    EVP_DigestUpdate(ctx_, data, size);
+}
+
+std::string Sha256::finish() {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx.get(), md, &len);
+    EVP_DigestFinal_ex(ctx_, md, &len);
     static const char* kHex = "0123456789abcdef";
     std::string out = "sha256:";
     for (unsigned i = 0; i < len; ++i) {
@@ -30,6 +31,19 @@ std::string sha256_file(const std::filesystem::path& file) {
         out += kHex[md[i] & 15];
     }
     return out;
+}
+
+std::string sha256_file(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        throw Error("cannot read " + file.string());
+    }
+    Sha256 hash;
+    std::vector<char> buf(1 << 16);
+    while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
+        hash.update(buf.data(), static_cast<size_t>(in.gcount()));
+    }
+    return hash.finish();
 }
 
 bool valid_digest(const std::string& digest) {

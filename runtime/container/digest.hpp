@@ -1,10 +1,29 @@
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+
 // sha256 digests ("sha256:<64 lowercase hex>") of files: what names blobs and layers.
 namespace sdrun {
+
+// A running sha256.
+class Sha256 {
+public:
+    Sha256();
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+    ~Sha256();
+
+    void update(const void* data, std::size_t size);
+    // "sha256:<hex>" of everything given to update().
+    std::string finish();
+
+private:
+    ::evp_md_ctx_st* ctx_;
+};
 
 // "sha256:<hex>" of a file's content.
 std::string sha256_file(const std::filesystem::path& file);

@@ -59,7 +59,7 @@ std::vector<LayerBlob> layers_of(const fs::path& dir, const Entry& entry) {
         digest_hex(digest, what);
         auto file = source::confined(dir, entry.layers[i].get<std::string>());
         verify_blob(file, digest, what + " (" + entry.layers[i].get<std::string>() + ")");
-        out.push_back({digest, file});
+        out.push_back({digest, file, true});
     }
     return out;
 }

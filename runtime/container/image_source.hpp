@@ -13,8 +13,9 @@
 namespace sdrun {
 
 struct LayerBlob {
-    std::string digest;  // what the layer is stored as
+    std::string diff_id;  // of the uncompressed tar: what the layer is stored as
     std::filesystem::path file;
+    bool diff_id_checked = false;  // the file hashed to diff_id already (uncompressed)
 };
 
 struct SourceImage {

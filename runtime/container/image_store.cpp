@@ -72,7 +72,13 @@ SourceImage read_source(const fs::path& file, const fs::path& scratch,
     auto kind = detect_archive(file);
     if (kind == ArchiveKind::Rootfs) {
         auto digest = sha256_file(file);
-        return {"rootfs", digest, digest, json(), platform.value_or(Platform{}), {{digest, file}}};
+        auto diff_id = uncompressed_sha256(file);
+        return {"rootfs",
+                digest,
+                digest,
+                json(),
+                platform.value_or(Platform{}),
+                {{diff_id, file, true}}};
     }
     PlatformChoice choice{platform.value_or(Platform::host()), platform.has_value()};
     auto dir = file;
@@ -83,6 +89,14 @@ SourceImage read_source(const fs::path& file, const fs::path& scratch,
     }
     return kind == ArchiveKind::OciLayout ? read_oci_layout(dir, choice)
                                           : read_docker_archive(dir, choice);
+}
+
+void verify_uncompressed(const LayerBlob& layer, const std::string& what) {
+    auto actual = uncompressed_sha256(layer.file);
+    if (actual != layer.diff_id) {
+        throw Error(what + " does not match its diff id in the image config: expected " +
+                    layer.diff_id + ", uncompressed content is " + actual + "; nothing imported");
+    }
 }
 
 ImageInfo info_of(const std::string& name, const fs::path& file, const SourceImage& source) {
@@ -104,7 +118,7 @@ ImageInfo info_of(const std::string& name, const fs::path& file, const SourceIma
     }
     info.platform = source.platform;
     for (const auto& l : source.layers) {
-        info.layers.push_back(l.digest);
+        info.layers.push_back(l.diff_id);
     }
     return info;
 }
@@ -177,11 +191,18 @@ Imported ImageStore::import(const std::string& name, const fs::path& file,
     Scratch staging(images_ / (".import-" + name + "-" + std::to_string(getpid())));
     auto image = read_source(source, staging.path(), platform);
     auto info = info_of(name, source, image);
+    // A compressed blob matched its digest; its content must match the diff id it is stored as.
+    for (std::size_t i = 0; i < image.layers.size(); ++i) {
+        const auto& layer = image.layers[i];
+        if (!layer.diff_id_checked && !layers_.contains(layer.diff_id)) {
+            verify_uncompressed(layer, "layer " + std::to_string(i + 1));
+        }
+    }
     std::vector<std::string> added;
     try {
         for (const auto& layer : image.layers) {
-            if (layers_.add(layer.digest, layer.file)) {
-                added.push_back(layer.digest);
+            if (layers_.add(layer.diff_id, layer.file)) {
+                added.push_back(layer.diff_id);
             }
         }
         auto meta = staging.path() / "meta";

@@ -91,10 +91,17 @@ Platform platform_of(const Layout& layout, const json& descriptor) {
     return Platform::of(layout.blob_json(*config, "image config"));
 }
 
-std::vector<LayerBlob> layers_of(const Layout& layout, const json& manifest) {
+// The layer blobs, verified, each with the diff id the config gives it (checked when unpacked).
+std::vector<LayerBlob> layers_of(const Layout& layout, const json& manifest, const json& config) {
     auto list = manifest.find("layers");
     if (list == manifest.end() || !list->is_array() || list->empty()) {
         throw Error("manifest has no layers");
+    }
+    auto rootfs = config.value("rootfs", json::object());
+    auto diff_ids = rootfs.is_object() ? rootfs.value("diff_ids", json::array()) : json::array();
+    if (!diff_ids.is_array() || diff_ids.size() != list->size()) {
+        throw Error("image config lists " + std::to_string(diff_ids.size()) +
+                    " layer diff ids for " + std::to_string(list->size()) + " layers");
     }
     std::vector<LayerBlob> out;
     for (const auto& d : *list) {
@@ -104,7 +111,10 @@ std::vector<LayerBlob> layers_of(const Layout& layout, const json& manifest) {
         }
         auto n = std::to_string(out.size() + 1);
         auto file = layout.blob(d, "layer " + n);
-        out.push_back({string_of(d, "digest"), file});
+        auto diff_id =
+            diff_ids[out.size()].is_string() ? diff_ids[out.size()].get<std::string>() : "";
+        digest_hex(diff_id, "layer " + n + " diff id");
+        out.push_back({diff_id, file, diff_id == string_of(d, "digest")});
     }
     return out;
 }
@@ -142,7 +152,7 @@ SourceImage read_oci_layout(const fs::path& dir, const PlatformChoice& choice) {
     if (!image.platform.fits(choice.wanted)) {  // the index said otherwise: the config counts
         throw source::no_platform(choice, {image.platform});
     }
-    image.layers = layers_of(layout, manifest);
+    image.layers = layers_of(layout, manifest, image.config);
     return image;
 }
 

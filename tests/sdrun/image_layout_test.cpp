@@ -69,19 +69,19 @@ TEST_F(ImageLayoutTest, ImportsATarOfAnOciLayoutWithItsConfig) {
     layout.index({{manifest, ""}});
     auto r = import("web", layout.tar(tmp / "layout.tar"));
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(r.out, "web " + manifest.digest + "\nlayer " + base.digest + " unpacked\n");
+    EXPECT_EQ(r.out, "web " + manifest.digest + "\nlayer " + base.diff_id + " unpacked\n");
     auto image = inspect("web");
     EXPECT_EQ(image["format"], "oci");
     EXPECT_EQ(image["digest"], manifest.digest);
     EXPECT_EQ(image["id"],
               json::parse(sdnet_test::read_file(layout.blob_path(manifest)))["config"]["digest"]);
-    EXPECT_EQ(image["layers"], json::array({base.digest}));
+    EXPECT_EQ(image["layers"], json::array({base.diff_id}));  // docker's RootFS.Layers
     EXPECT_EQ(image["config"], config);
     EXPECT_EQ(image["os"], "linux");
     EXPECT_EQ(image["architecture"], "amd64");
     EXPECT_EQ(image["created"], "2024-01-02T03:04:05Z");
     EXPECT_TRUE(
-        fs::is_regular_file(root / "layers/sha256" / base.digest.substr(7) / "diff/bin/busybox"));
+        fs::is_regular_file(root / "layers/sha256" / base.diff_id.substr(7) / "diff/bin/busybox"));
 }
 
 TEST_F(ImageLayoutTest, ImportsAnOciLayoutDirectory) {
@@ -120,6 +120,30 @@ TEST_F(ImageLayoutTest, RefusesALayerWhoseContentDoesNotMatchItsDigest) {
     Tarball(layout.blob_path(bad)).file("c", "c\n");
     auto r = import("bad", layout.tar(tmp / "layout.tar"));
     expect_refused(r, "layer 2 " + bad.digest + " does not match its digest");
+}
+
+// The blob is what its manifest says, but the config names another diff id for its content.
+TEST_F(ImageLayoutTest, RefusesALayerWhoseContentDoesNotMatchItsDiffId) {
+    auto base = busybox_layer();
+    auto lying = base;
+    lying.diff_id = small_layer("a").diff_id;
+    layout.index({{layout.image({lying}, config), ""}});
+    expect_refused(import("bad", layout.dir()),
+                   "layer 1 does not match its diff id in the image config: expected " +
+                       lying.diff_id + ", uncompressed content is " + base.diff_id);
+}
+
+// Layers are stored by diff id: the gzip layer of an OCI layout and the plain tar skopeo writes
+// into a docker archive are one layer.
+TEST_F(ImageLayoutTest, AnOciImageAndItsDockerArchiveShareTheirLayer) {
+    auto base = busybox_layer();
+    layout.index({{layout.image({base}, config), ""}});
+    ASSERT_EQ(import("oci", layout.dir()).status, 0);
+    auto r = import("docker", docker_archive(layout, tmp / "docker.tar"));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("layer " + base.diff_id + " already present\n"), std::string::npos)
+        << r.out;
+    EXPECT_EQ(stored_layers(), std::set<std::string>{base.diff_id});
 }
 
 TEST_F(ImageLayoutTest, RefusesATamperedDockerArchiveLayer) {
@@ -165,7 +189,7 @@ TEST_F(ImageLayoutTest, ImagesShareTheirCommonLayersAndRmRemovesOnlyUnusedOnes) 
     layout.index({{layout.image({base, a}, config), ""}});
     ASSERT_EQ(import("one", layout.dir()).status, 0);
     struct stat before = {};
-    auto shared = root / "layers/sha256" / base.digest.substr(7) / "diff";
+    auto shared = root / "layers/sha256" / base.diff_id.substr(7) / "diff";
     ASSERT_EQ(stat(shared.c_str(), &before), 0);
 
     // The second layout holds the same base layer blob.
@@ -175,15 +199,15 @@ TEST_F(ImageLayoutTest, ImagesShareTheirCommonLayersAndRmRemovesOnlyUnusedOnes) 
     other.index({{second, ""}});
     auto r = import("two", other.dir());
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(r.out, "two " + second.digest + "\nlayer " + base.digest +
-                         " already present\nlayer " + b.digest + " unpacked\n");
+    EXPECT_EQ(r.out, "two " + second.digest + "\nlayer " + base.diff_id +
+                         " already present\nlayer " + b.diff_id + " unpacked\n");
     struct stat after = {};
     ASSERT_EQ(stat(shared.c_str(), &after), 0);
     EXPECT_EQ(after.st_ino, before.st_ino);  // the same directory, not unpacked again
-    EXPECT_EQ(stored_layers(), (std::set<std::string>{base.digest, a.digest, b.digest}));
+    EXPECT_EQ(stored_layers(), (std::set<std::string>{base.diff_id, a.diff_id, b.diff_id}));
 
     ASSERT_EQ(sdrun(root, {"image", "rm", "one"}).status, 0);
-    EXPECT_EQ(stored_layers(), (std::set<std::string>{base.digest, b.digest}));
+    EXPECT_EQ(stored_layers(), (std::set<std::string>{base.diff_id, b.diff_id}));
     ASSERT_EQ(sdrun(root, {"image", "rm", "two"}).status, 0);
     EXPECT_EQ(stored_layers(), std::set<std::string>{});
 }

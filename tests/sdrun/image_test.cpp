@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/sdrun/support.hpp"
+#include "tests/sdrun/oci_builder.hpp"
 
 namespace sdrun_test {
 namespace {
@@ -32,24 +32,26 @@ protected:
     }
 };
 
-// A rootfs tarball is an image of one layer, named by the tarball's digest.
+// A rootfs tarball is an image of one layer; the image is named by the tarball's digest, the
+// layer by its uncompressed content's (its diff id).
 TEST_F(ImageTest, ImportRecordsTheTarballsSha256AndListsIt) {
     auto tarball = busybox_tarball(tmp.path());
     auto r = sdrun(root, {"image", "import", "busybox", tarball.string()});
     ASSERT_EQ(r.status, 0) << r.err;
     auto digest = sha256sum(tarball);
-    EXPECT_EQ(r.out, "busybox " + digest + "\nlayer " + digest + " unpacked\n");
+    auto diff_id = gunzipped_sha256(tarball);
+    EXPECT_EQ(r.out, "busybox " + digest + "\nlayer " + diff_id + " unpacked\n");
     auto list = image_list();
     ASSERT_EQ(list.size(), 1U);
     EXPECT_EQ(list[0]["name"], "busybox");
     EXPECT_EQ(list[0]["digest"], digest);
-    auto layer = root / "layers/sha256" / digest.substr(7) / "diff";
+    auto layer = root / "layers/sha256" / diff_id.substr(7) / "diff";
     EXPECT_TRUE(fs::is_regular_file(layer / "bin/busybox"));
     EXPECT_EQ(fs::read_symlink(layer / "bin/sh"), "busybox");
     auto image = json::parse(sdrun(root, {"image", "inspect", "busybox"}).out);
     EXPECT_EQ(image["digest"], digest);
     EXPECT_EQ(image["format"], "rootfs");
-    EXPECT_EQ(image["layers"], json::array({digest}));
+    EXPECT_EQ(image["layers"], json::array({diff_id}));
 }
 
 TEST_F(ImageTest, ImportRefusesAnExistingName) {
