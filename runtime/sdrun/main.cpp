@@ -49,9 +49,11 @@ constexpr const char* kDefaultRoot = "/var/lib/sdrun";
 
 void print_usage(std::ostream& out, const po::options_description& globals) {
     out << "Usage: sdrun [global options] COMMAND [ARGS] [options]\n\n"
-           "Run containers from rootfs images imported into a local store.\n\nCommands:\n";
+           "Run containers from images imported into a local store (rootfs tarballs, OCI\n"
+           "layouts, docker save archives; busybox, written by scripts/setup, on first use).\n\n"
+           "Commands:\n";
     for (const auto& c : subcommands()) {
-        out << "  " << c.name << std::string(c.name.size() < 14 ? 14 - c.name.size() : 1, ' ')
+        out << "  " << c.name << std::string(c.name.size() < 15 ? 15 - c.name.size() : 1, ' ')
             << c.summary << "\n";
     }
     out << "\n" << globals << "\nRun 'sdrun COMMAND --help' for a command's options.\n";
