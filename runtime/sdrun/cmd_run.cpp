@@ -10,6 +10,7 @@
 #include "runtime/container/container.hpp"
 #include "runtime/container/error.hpp"
 #include "runtime/container/image_store.hpp"
+#include "runtime/container/image_user.hpp"
 #include "runtime/container/units.hpp"
 #include "runtime/sdrun/cli.hpp"
 
@@ -73,7 +74,8 @@ po::options_description run_options() {
     add("env,e", po::value<std::vector<std::string>>()->composing(),
         "set K=V in the environment (K alone: the caller's value)");
     add("workdir,w", po::value<std::string>(), "working directory (default: the image's, or /)");
-    add("user,u", po::value<std::string>(), "UID[:GID], numeric (default: the image's User)");
+    add("user,u", po::value<std::string>(),
+        "USER[:GROUP], names or numbers (default: the image's User)");
     add("hostname", po::value<std::string>(), "hostname (default: the container name)");
     add("memory,m", po::value<std::string>(), "memory limit, e.g. 64m (no swap on top)");
     add("pids-limit", po::value<std::string>(), "maximum number of processes");
@@ -83,18 +85,10 @@ po::options_description run_options() {
     return o;
 }
 
-std::uint32_t parse_id(const std::string& text, const std::string& what) {
-    auto n = parse_count(text == "0" ? "1" : text, what);
-    if (n > 0xfffffffe) {
-        throw Error("invalid " + what + " \"" + text + "\"");
-    }
-    return text == "0" ? 0 : static_cast<std::uint32_t>(n);
-}
-
-void apply_user(Process& p, const std::string& user) {
-    auto colon = user.find(':');
-    p.uid = parse_id(user.substr(0, colon), "user (UID[:GID], numeric)");
-    p.gid = colon == std::string::npos ? 0 : parse_id(user.substr(colon + 1), "group");
+void apply_user(Process& p, const std::string& user, const std::vector<fs::path>& layers) {
+    auto ids = resolve_user(user, layers);
+    p.uid = ids.uid;
+    p.gid = ids.gid;
 }
 
 void apply_env(Process& p, const std::vector<std::string>& vars) {
@@ -155,7 +149,7 @@ std::vector<GeneratedFile> etc_files(const std::string& hostname) {
 // The image's config as docker applies it: Entrypoint + (CMD or the image's Cmd), its Env under
 // -e, its WorkingDir and User unless -w and -u say otherwise.
 void apply_image(Process& p, const po::variables_map& vm, const ImageConfig& image,
-                 const std::vector<std::string>& cmd) {
+                 const std::vector<fs::path>& layers, const std::vector<std::string>& cmd) {
     p.args = image.command(cmd);
     merge_env(p.env, image.env);
     p.cwd = vm.count("workdir") != 0    ? vm["workdir"].as<std::string>()
@@ -166,20 +160,21 @@ void apply_image(Process& p, const po::variables_map& vm, const ImageConfig& ima
     }
     auto user = vm.count("user") != 0 ? vm["user"].as<std::string>() : image.user;
     if (!user.empty()) {
-        apply_user(p, user);
+        apply_user(p, user, layers);
     }
 }
 
 Spec build_spec(const po::variables_map& vm, const ImageStore& images, const ImageInfo& image,
                 const fs::path& dir, const std::string& name, const std::vector<std::string>& cmd) {
     Spec spec = default_spec();
-    apply_image(spec.process, vm, image.config, cmd);
+    auto layers = images.lower_dirs(image);
+    apply_image(spec.process, vm, image.config, layers, cmd);
     if (vm.count("env") != 0) {
         apply_env(spec.process, vm["env"].as<std::vector<std::string>>());
     }
     spec.hostname = vm.count("hostname") != 0 ? vm["hostname"].as<std::string>() : name;
     spec.root = {dir / "rootfs", vm["read-only"].as<bool>(),
-                 Overlay{images.lower_dirs(image), dir / "upper", dir / "work"}};
+                 Overlay{layers, dir / "upper", dir / "work"}};
     spec.resources = resources_from(vm);
     spec.files = etc_files(spec.hostname);
     return spec;

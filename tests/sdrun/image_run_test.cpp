@@ -95,6 +95,42 @@ TEST_F(ImageRunTest, TheImageConfigIsUsedAsDockerDoes) {
     expect_nothing_left();
 }
 
+// User names come from the image's own /etc/passwd and /etc/group, never the host's.
+TEST_F(ImageRunTest, UserNamesAreLookedUpInTheImage) {
+    import("users", {[](Tarball& t) {
+                         t.file("etc/passwd", "root:x:0:0::/:/bin/sh\napp:x:1234:2345::/:/bin/sh\n");
+    t.file("etc/group", "root:x:0:\napp:x:2345:\nstaff:x:50:\n");
+}
+},
+           {{"User", "app"}, {"Cmd", {"sh", "-c", "id -u; id -g"}}});
+auto r = run({"users"});
+EXPECT_EQ(r.status, 0) << r.err;
+EXPECT_EQ(r.out, "1234\n2345\n");
+r = run({"-u", "app:staff", "users"});
+EXPECT_EQ(r.out, "1234\n50\n") << r.err;
+r = run({"-u", "1234", "users"});  // a number alone: its passwd entry's group
+EXPECT_EQ(r.out, "1234\n2345\n") << r.err;
+r = run({"-u", "daemon", "users"});  // the host has one, the image does not
+EXPECT_EQ(r.status, 125);
+EXPECT_EQ(r.err,
+          "sdrun run: unable to find user \"daemon\": no matching entry in the "
+          "image's /etc/passwd\n");
+expect_nothing_left();
+}
+
+// A symlink /etc/passwd would be read on the host, where it points at the host's files.
+TEST_F(ImageRunTest, AUserLookupFollowsNoSymlink) {
+    import("linked", {[](Tarball& t) { t.symlink("etc/passwd", "/etc/passwd");
+}
+},
+           {{"User", "root"}, {"Cmd", {"true"}}});
+auto r = run({"linked"});
+EXPECT_EQ(r.status, 125);
+EXPECT_EQ(r.err, "sdrun run: cannot look up users: /etc/passwd is a symlink in the image\n");
+EXPECT_EQ(run({"-u", "0:0", "linked"}).status, 0);
+expect_nothing_left();
+}
+
 TEST_F(ImageRunTest, AnImageForAnotherPlatformIsRefusedNamingBoth) {
     import("foreign", {}, {{ "Cmd", { "true" } }}, foreign_platform());
     auto r = run({"foreign"});
