@@ -1,5 +1,6 @@
 // Containers run from layered images: whiteouts and opaque directories as overlayfs shows them,
 // the image config applied as docker applies it, images in use kept.
+#include <functional>
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -14,7 +15,7 @@ class ImageRunTest : public RunTest {
 protected:
     OciLayout layout{tmp / "layout"};
 
-    // Imports an image of busybox under the layers `fill` writes, with `config`.
+    // Imports an image of busybox under the layers `fills` write, with `config`.
     void import(const std::string& name, const std::vector<std::function<void(Tarball&)>>& fills,
                 const json& config = json::object(), const std::string& platform = "") {
         std::vector<Blob> layers = {layout.layer(busybox_tarball(tmp.path()))};
@@ -34,40 +35,39 @@ protected:
 };
 
 TEST_F(ImageRunTest, AFileDeletedInAnUpperLayerIsAbsent) {
-    import("layered", {[](Tarball& t) {
-                           t.file("data/gone", "x\n");
-    t.file("data/kept", "x\n");
-    t.file("tree/leaf", "x\n");
+    auto lower = [](Tarball& t) {
+        t.file("data/gone", "x\n");
+        t.file("data/kept", "x\n");
+        t.file("tree/leaf", "x\n");
+    };
+    auto upper = [](Tarball& t) {
+        t.file("data/.wh.gone", "");
+        t.file(".wh.tree", "");
+    };
+    import("layered", {lower, upper});
+    auto r = run({"layered", "sh", "-c",
+                  "ls -A /data; test -e /data/gone || echo no-gone; "
+                  "test -e /tree || echo no-tree"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "kept\nno-gone\nno-tree\n");
+    expect_nothing_left();
 }
-, [](Tarball& t) {
-    t.file("data/.wh.gone", "");
-    t.file(".wh.tree", "");
-}
-}  // namespace
-);
-auto r = run({"layered", "sh", "-c",
-              "ls -A /data; test -e /data/gone || echo no-gone; "
-              "test -e /tree || echo no-tree"});
-EXPECT_EQ(r.status, 0) << r.err;
-EXPECT_EQ(r.out, "kept\nno-gone\nno-tree\n");
-expect_nothing_left();
-}  // namespace sdrun_test
 
 TEST_F(ImageRunTest, AnOpaqueDirectoryShowsOnlyTheUpperLayersFiles) {
-    import("opaque", {[](Tarball& t) {
-                          t.file("opq/old1", "x\n");
-    t.file("opq/sub/old2", "x\n");
-    t.file("beside/kept", "x\n");
-}
-, [](Tarball& t) {
-    t.file("opq/.wh..wh..opq", "");
-    t.file("opq/new", "new\n");
-}
-});
-auto r = run({"opaque", "sh", "-c", "ls -A /opq; cat /opq/new; ls -A /beside"});
-EXPECT_EQ(r.status, 0) << r.err;
-EXPECT_EQ(r.out, "new\nnew\nkept\n");
-expect_nothing_left();
+    auto lower = [](Tarball& t) {
+        t.file("opq/old1", "x\n");
+        t.file("opq/sub/old2", "x\n");
+        t.file("beside/kept", "x\n");
+    };
+    auto upper = [](Tarball& t) {
+        t.file("opq/.wh..wh..opq", "");
+        t.file("opq/new", "new\n");
+    };
+    import("opaque", {lower, upper});
+    auto r = run({"opaque", "sh", "-c", "ls -A /opq; cat /opq/new; ls -A /beside"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "new\nnew\nkept\n");
+    expect_nothing_left();
 }
 
 TEST_F(ImageRunTest, TheImageConfigIsUsedAsDockerDoes) {
@@ -97,38 +97,35 @@ TEST_F(ImageRunTest, TheImageConfigIsUsedAsDockerDoes) {
 
 // User names come from the image's own /etc/passwd and /etc/group, never the host's.
 TEST_F(ImageRunTest, UserNamesAreLookedUpInTheImage) {
-    import("users", {[](Tarball& t) {
-                         t.file("etc/passwd", "root:x:0:0::/:/bin/sh\napp:x:1234:2345::/:/bin/sh\n");
-    t.file("etc/group", "root:x:0:\napp:x:2345:\nstaff:x:50:\n");
-}
-},
-           {{"User", "app"}, {"Cmd", {"sh", "-c", "id -u; id -g"}}});
-auto r = run({"users"});
-EXPECT_EQ(r.status, 0) << r.err;
-EXPECT_EQ(r.out, "1234\n2345\n");
-r = run({"-u", "app:staff", "users"});
-EXPECT_EQ(r.out, "1234\n50\n") << r.err;
-r = run({"-u", "1234", "users"});  // a number alone: its passwd entry's group
-EXPECT_EQ(r.out, "1234\n2345\n") << r.err;
-r = run({"-u", "daemon", "users"});  // the host has one, the image does not
-EXPECT_EQ(r.status, 125);
-EXPECT_EQ(r.err,
-          "sdrun run: unable to find user \"daemon\": no matching entry in the "
-          "image's /etc/passwd\n");
-expect_nothing_left();
+    auto etc = [](Tarball& t) {
+        t.file("etc/passwd", "root:x:0:0::/:/bin/sh\napp:x:1234:2345::/:/bin/sh\n");
+        t.file("etc/group", "root:x:0:\napp:x:2345:\nstaff:x:50:\n");
+    };
+    import("users", {etc}, {{"User", "app"}, { "Cmd", { "sh", "-c", "id -u; id -g" } }});
+    auto r = run({"users"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "1234\n2345\n");
+    r = run({"-u", "app:staff", "users"});
+    EXPECT_EQ(r.out, "1234\n50\n") << r.err;
+    r = run({"-u", "1234", "users"});  // a number alone: its passwd entry's group
+    EXPECT_EQ(r.out, "1234\n2345\n") << r.err;
+    r = run({"-u", "daemon", "users"});  // the host has one, the image does not
+    EXPECT_EQ(r.status, 125);
+    EXPECT_EQ(r.err,
+              "sdrun run: unable to find user \"daemon\": no matching entry in the image's "
+              "/etc/passwd\n");
+    expect_nothing_left();
 }
 
 // A symlink /etc/passwd would be read on the host, where it points at the host's files.
 TEST_F(ImageRunTest, AUserLookupFollowsNoSymlink) {
-    import("linked", {[](Tarball& t) { t.symlink("etc/passwd", "/etc/passwd");
-}
-},
-           {{"User", "root"}, {"Cmd", {"true"}}});
-auto r = run({"linked"});
-EXPECT_EQ(r.status, 125);
-EXPECT_EQ(r.err, "sdrun run: cannot look up users: /etc/passwd is a symlink in the image\n");
-EXPECT_EQ(run({"-u", "0:0", "linked"}).status, 0);
-expect_nothing_left();
+    auto etc = [](Tarball& t) { t.symlink("etc/passwd", "/etc/passwd"); };
+    import("linked", {etc}, {{"User", "root"}, { "Cmd", { "true" } }});
+    auto r = run({"linked"});
+    EXPECT_EQ(r.status, 125);
+    EXPECT_EQ(r.err, "sdrun run: cannot look up users: /etc/passwd is a symlink in the image\n");
+    EXPECT_EQ(run({"-u", "0:0", "linked"}).status, 0);
+    expect_nothing_left();
 }
 
 TEST_F(ImageRunTest, AnImageForAnotherPlatformIsRefusedNamingBoth) {
