@@ -54,6 +54,19 @@ TEST_F(ImageTest, ImportRecordsTheTarballsSha256AndListsIt) {
     EXPECT_EQ(image["layers"], json::array({diff_id}));
 }
 
+TEST_F(ImageTest, ImportsZstdAndXzCompressedTarballs) {
+    for (const std::string filter : {"zstd", "xz"}) {
+        Tarball t(tmp / ("rootfs.tar." + filter), filter);
+        t.file("etc/hello", filter + "\n");
+        auto r = sdrun(root, {"image", "import", filter, t.close().string()});
+        ASSERT_EQ(r.status, 0) << r.err;
+        auto image = json::parse(sdrun(root, {"image", "inspect", filter}).out);
+        auto layer = image["layers"][0].get<std::string>().substr(7);
+        EXPECT_EQ(sdnet_test::read_file(root / "layers/sha256" / layer / "diff/etc/hello"),
+                  filter + "\n");
+    }
+}
+
 TEST_F(ImageTest, ImportRefusesAnExistingName) {
     auto tarball = busybox_tarball(tmp.path());
     ASSERT_EQ(sdrun(root, {"image", "import", "busybox", tarball.string()}).status, 0);

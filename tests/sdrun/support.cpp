@@ -17,8 +17,13 @@
 
 namespace sdrun_test {
 
-Tarball::Tarball(fs::path file) : path_(std::move(file)), archive_(archive_write_new()) {
+Tarball::Tarball(fs::path file, const std::string& filter)
+    : path_(std::move(file)), archive_(archive_write_new()) {
     archive_write_set_format_pax_restricted(archive_);
+    if (!filter.empty() &&
+        archive_write_add_filter_by_name(archive_, filter.c_str()) != ARCHIVE_OK) {
+        throw std::runtime_error("libarchive cannot write " + filter);
+    }
     if (archive_write_open_filename(archive_, path_.c_str()) != ARCHIVE_OK) {
         throw std::runtime_error("cannot write " + path_.string());
     }

@@ -17,10 +17,11 @@ namespace fs = std::filesystem;
 using sdnet_test::Outcome;
 using sdnet_test::TempDir;
 
-// A tarball written entry by entry (pax format, uncompressed), hostile entries included.
+// A tarball written entry by entry (pax format), hostile entries included.
 class Tarball {
 public:
-    explicit Tarball(fs::path file);
+    // `filter`: a libarchive compression filter ("gzip", "zstd", ...), none when empty.
+    explicit Tarball(fs::path file, const std::string& filter = "");
     Tarball(const Tarball&) = delete;
     Tarball& operator=(const Tarball&) = delete;
     ~Tarball();
