@@ -6,8 +6,11 @@
 #include <fstream>
 #include <set>
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include "ipam/file_lock.hpp"
+#include "netlib/fd.hpp"
 #include "runtime/container/archive.hpp"
 #include "runtime/container/digest.hpp"
 #include "runtime/container/error.hpp"
@@ -43,6 +46,21 @@ ImageInfo read_info(const fs::path& file) {
         throw Error("corrupt image metadata " + file.string() + ": " + e.what());
     }
 }
+
+// The store's lock, held for the object's lifetime (the kernel drops it if sdrun dies).
+class StoreLock {
+public:
+    explicit StoreLock(const fs::path& root) : fd_(open_lock_file(root)), lock_(fd_.get()) {}
+
+private:
+    static netlib::Fd open_lock_file(const fs::path& root) {
+        fs::create_directories(root);
+        return netlib::Fd::open((root / "images.lock").string(), O_RDWR | O_CREAT, 0600);
+    }
+
+    netlib::Fd fd_;
+    ipam::FileLock lock_;
+};
 
 // A directory removed with everything in it on scope exit.
 class Scratch {
@@ -198,6 +216,10 @@ Imported ImageStore::import(const std::string& name, const fs::path& file,
             verify_uncompressed(layer, "layer " + std::to_string(i + 1));
         }
     }
+    StoreLock lock(root_);
+    if (fs::exists(target)) {  // imported meanwhile
+        throw Error("image \"" + name + "\" already exists");
+    }
     std::vector<std::string> added;
     try {
         for (const auto& layer : image.layers) {
@@ -245,6 +267,7 @@ ImageInfo ImageStore::get(const std::string& name) const {
 }
 
 void ImageStore::remove(const std::string& name) {
+    StoreLock lock(root_);
     get(name);
     auto users_now = users(name);
     if (!users_now.empty()) {
@@ -257,6 +280,10 @@ void ImageStore::remove(const std::string& name) {
     auto doomed = images_ / (".rm-" + name + "-" + std::to_string(getpid()));
     fs::rename(dir(name), doomed);
     fs::remove_all(doomed);
+    remove_unused_layers();
+}
+
+void ImageStore::remove_unused_layers() {
     std::set<std::string> used;
     for (const auto& image : list()) {
         used.insert(image.layers.begin(), image.layers.end());
@@ -280,7 +307,11 @@ std::vector<fs::path> ImageStore::lower_dirs(const ImageInfo& image) const {
     return out;
 }
 
-void ImageStore::record_use(const fs::path& container_dir, const std::string& name) {
+void ImageStore::record_use(const fs::path& container_dir, const std::string& name) const {
+    StoreLock lock(root_);
+    if (!contains(name)) {
+        throw Error("image \"" + name + "\" was removed while the container was being set up");
+    }
     std::ofstream out(container_dir / kUseMarker);
     out << name << "\n";
     if (!out.flush()) {

@@ -11,7 +11,9 @@
 #include "runtime/container/platform.hpp"
 
 // Imported images: <root>/images/<name>/image.json names the image's layers, which live once in
-// the layer store (<root>/layers/sha256/<hex>/diff) however many images share them.
+// the layer store (<root>/layers/sha256/<hex>/diff) however many images share them. An import's
+// commit, remove() and record_use() hold a lock on the store (flock on <root>/images.lock), so
+// a removal never takes a layer an import has just unpacked or an image a run has just chosen.
 namespace sdrun {
 
 struct ImageInfo {
@@ -61,13 +63,14 @@ public:
     std::vector<std::filesystem::path> lower_dirs(const ImageInfo& image) const;
 
     // Records in `container_dir` that the container uses image `name`: remove() refuses it
-    // while that directory exists.
-    static void record_use(const std::filesystem::path& container_dir, const std::string& name);
+    // while that directory exists. Throws if the image is gone (removed since it was read).
+    void record_use(const std::filesystem::path& container_dir, const std::string& name) const;
     // The containers (directories under <root>/containers) that use image `name`.
     std::vector<std::string> users(const std::string& name) const;
 
 private:
     std::filesystem::path dir(const std::string& name) const;
+    void remove_unused_layers();
 
     std::filesystem::path root_;
     std::filesystem::path images_;

@@ -212,7 +212,7 @@ int cmd_run(Invocation& inv) {
     // Everything is checked before anything is created.
     auto spec = build_spec(vm, images, image, inv.root / "containers" / name, name, p->rest);
     ContainerDir dir(inv.root, name);
-    ImageStore::record_use(dir.path(), image.name);
+    images.record_use(dir.path(), image.name);
     try {
         auto result = run_container(spec, name);
         if (!vm["rm"].as<bool>()) {

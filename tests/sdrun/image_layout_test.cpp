@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 #include <set>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/sdrun/oci_builder.hpp"
+#include "tests/support/eventually.hpp"
 
 namespace sdrun_test {
 namespace {
@@ -210,6 +214,23 @@ TEST_F(ImageLayoutTest, ImagesShareTheirCommonLayersAndRmRemovesOnlyUnusedOnes) 
     EXPECT_EQ(stored_layers(), (std::set<std::string>{base.diff_id, b.diff_id}));
     ASSERT_EQ(sdrun(root, {"image", "rm", "two"}).status, 0);
     EXPECT_EQ(stored_layers(), std::set<std::string>{});
+}
+
+// rm waits for the store's lock (an import committing, a run choosing its image) before it
+// looks at the store.
+TEST_F(ImageLayoutTest, RmWaitsForTheStoreLock) {
+    layout.index({{layout.image({small_layer("a")}, config), ""}});
+    ASSERT_EQ(import("one", layout.dir()).status, 0);
+    int fd = open((root / "images.lock").c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(flock(fd, LOCK_EX), 0);
+    Background rm(root, {"image", "rm", "one"});
+    EXPECT_TRUE(
+        sdnet::test::eventually([&] { return someone_waits_for_lock(root / "images.lock"); }));
+    EXPECT_TRUE(fs::exists(root / "images/one/image.json"));
+    close(fd);
+    EXPECT_EQ(rm.wait().status, 0);
+    EXPECT_FALSE(fs::exists(root / "images/one"));
 }
 
 // A hand-made multi-platform index: the host's image by default, another with --platform.

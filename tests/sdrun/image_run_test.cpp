@@ -3,10 +3,15 @@
 #include <functional>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/sdrun/oci_builder.hpp"
 #include "tests/sdrun/run_fixture.hpp"
+#include "tests/support/eventually.hpp"
 
 namespace sdrun_test {
 namespace {
@@ -151,6 +156,25 @@ TEST_F(ImageRunTest, RmIsRefusedWhileARunningContainerUsesTheImage) {
     r = sdrun(root, {"image", "rm", "busybox"});
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(fs::is_empty(root / "layers/sha256"));
+}
+
+// A run that chose its image before an rm took it fails cleanly instead of mounting layers
+// that are gone: the image is checked again under the store's lock when the run records it.
+TEST_F(ImageRunTest, ARunWhoseImageIsRemovedMeanwhileFailsCleanly) {
+    int fd = open((root / "images.lock").c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(flock(fd, LOCK_EX), 0);
+    Background run_bg(root, {"run", "--rm", "--name", id, "busybox", "true"});
+    ASSERT_TRUE(
+        sdnet::test::eventually([&] { return someone_waits_for_lock(root / "images.lock"); }));
+    fs::remove_all(root / "images/busybox");  // what an rm holding the lock does
+    close(fd);
+    auto r = run_bg.wait();
+    EXPECT_EQ(r.status, 125);
+    EXPECT_EQ(r.err,
+              "sdrun run: image \"busybox\" was removed while the container was being "
+              "set up\n");
+    expect_nothing_left();
 }
 
 TEST_F(ImageRunTest, RmIsRefusedWhileAKeptContainerUsesTheImage) {

@@ -200,6 +200,21 @@ std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t 
                              " processes in " + procs.string());
 }
 
+bool someone_waits_for_lock(const fs::path& file) {
+    struct stat st = {};
+    if (stat(file.c_str(), &st) != 0) {
+        return false;
+    }
+    std::ifstream in("/proc/locks");  // "2: -> FLOCK ADVISORY WRITE <pid> <maj>:<min>:<ino> ..."
+    auto inode = ":" + std::to_string(st.st_ino) + " ";
+    for (std::string line; std::getline(in, line);) {
+        if (line.find("->") != std::string::npos && line.find(inode) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
 std::string sha256sum(const fs::path& file) {
     auto r = sdnet_test::run_process({"/usr/bin/sha256sum", file.string()});
     return "sha256:" + r.out.substr(0, r.out.find(' '));

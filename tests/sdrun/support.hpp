@@ -81,6 +81,9 @@ fs::path container_cgroup(const std::string& controller, const std::string& name
 std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t count,
                                            bool exactly = false);
 
+// Whether /proc/locks shows a process waiting for a lock on `file` (sdrun blocked on it).
+bool someone_waits_for_lock(const fs::path& file);
+
 // "sha256:<hex>" as `sha256sum` computes it (an independent observer of the recorded digest).
 std::string sha256sum(const fs::path& file);
 
