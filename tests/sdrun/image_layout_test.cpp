@@ -77,8 +77,7 @@ TEST_F(ImageLayoutTest, ImportsATarOfAnOciLayoutWithItsConfig) {
     auto image = inspect("web");
     EXPECT_EQ(image["format"], "oci");
     EXPECT_EQ(image["digest"], manifest.digest);
-    EXPECT_EQ(image["id"],
-              json::parse(sdnet_test::read_file(layout.blob_path(manifest)))["config"]["digest"]);
+    EXPECT_EQ(image["id"], layout.config_digest(manifest));
     EXPECT_EQ(image["layers"], json::array({base.diff_id}));  // docker's RootFS.Layers
     EXPECT_EQ(image["config"], config);
     EXPECT_EQ(image["os"], "linux");
@@ -114,6 +113,29 @@ TEST_F(ImageLayoutTest, ImportsADockerArchiveWrittenBySkopeo) {
     EXPECT_EQ(
         sdnet_test::read_file(root / "layers/sha256" / top.diff_id.substr(7) / "diff/etc/motd"),
         "etc/motd\n");
+}
+
+// docker 25 saves an OCI layout with a manifest.json that names blobs: read as a docker archive.
+TEST_F(ImageLayoutTest, ImportsADockerArchiveWithBlobs) {
+    auto a = small_layer("a");
+    auto b = small_layer("b");
+    auto manifest = layout.image({a, b}, config);
+    layout.index({{manifest, ""}});
+    auto config_digest = layout.config_digest(manifest);
+    auto blob = [](const std::string& digest) { return "blobs/sha256/" + digest.substr(7); };
+    sdnet_test::write_file(layout.dir() / "manifest.json",
+                           json::array({{{"Config", blob(config_digest)},
+                                         {"RepoTags", {"test:latest"}},
+                                         {"Layers", {blob(a.digest), blob(b.digest)}}}})
+                               .dump());
+    auto r = import("saved", layout.tar(tmp / "docker25.tar"));
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto image = inspect("saved");
+    EXPECT_EQ(image["format"], "docker-archive");
+    EXPECT_EQ(image["id"], config_digest);
+    EXPECT_EQ(image["layers"], json::array({a.diff_id, b.diff_id}));
+    EXPECT_EQ(sdnet_test::read_file(root / "layers/sha256" / b.diff_id.substr(7) / "diff/b"),
+              "b\n");
 }
 
 TEST_F(ImageLayoutTest, RefusesALayerWhoseContentDoesNotMatchItsDigest) {

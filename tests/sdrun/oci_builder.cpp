@@ -39,6 +39,11 @@ fs::path OciLayout::blob_path(const Blob& blob) const {
     return dir_ / "blobs/sha256" / blob.digest.substr(7);
 }
 
+std::string OciLayout::config_digest(const Blob& manifest) const {
+    auto j = json::parse(sdnet_test::read_file(blob_path(manifest)));
+    return j["config"]["digest"].get<std::string>();
+}
+
 Blob OciLayout::put(const fs::path& file, const std::string& media_type,
                     const std::string& diff_id) {
     Blob b{sha256sum(file), diff_id, fs::file_size(file), media_type};

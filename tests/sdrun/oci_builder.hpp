@@ -32,6 +32,8 @@ public:
     const fs::path& dir() const { return dir_; }
 
     fs::path blob_path(const Blob& blob) const;
+    // The digest of the config a manifest names.
+    std::string config_digest(const Blob& manifest) const;
 
     // A layer from a tarball file (gzip-compressed when it ends in .gz), copied in.
     Blob layer(const fs::path& tarball);
