@@ -18,10 +18,12 @@ namespace {
 
 class ImageRunTest : public RunTest {
 protected:
+    using Fill = std::function<void(Tarball&)>;
+
     OciLayout layout{tmp / "layout"};
 
     // Imports an image of busybox under the layers `fills` write, with `config`.
-    void import(const std::string& name, const std::vector<std::function<void(Tarball&)>>& fills,
+    void import(const std::string& name, const std::vector<Fill>& fills,
                 const json& config = json::object(), const std::string& platform = "") {
         std::vector<Blob> layers = {layout.layer(busybox_tarball(tmp.path()))};
         for (const auto& fill : fills) {
@@ -37,6 +39,15 @@ protected:
         auto r = sdrun(root, args);
         ASSERT_EQ(r.status, 0) << r.err;
     }
+
+    // What `script` prints in a container of busybox under the layers `lower` and `upper` write.
+    std::string shell_over(const Fill& lower, const Fill& upper, const std::string& script) {
+        import("layered", {lower, upper});
+        auto r = run({"layered", "sh", "-c", script});
+        EXPECT_EQ(r.status, 0) << r.err;
+        expect_nothing_left();
+        return r.out;
+    }
 };
 
 TEST_F(ImageRunTest, AFileDeletedInAnUpperLayerIsAbsent) {
@@ -49,13 +60,10 @@ TEST_F(ImageRunTest, AFileDeletedInAnUpperLayerIsAbsent) {
         t.file("data/.wh.gone", "");
         t.file(".wh.tree", "");
     };
-    import("layered", {lower, upper});
-    auto r = run({"layered", "sh", "-c",
-                  "ls -A /data; test -e /data/gone || echo no-gone; "
-                  "test -e /tree || echo no-tree"});
-    EXPECT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(r.out, "kept\nno-gone\nno-tree\n");
-    expect_nothing_left();
+    EXPECT_EQ(shell_over(lower, upper,
+                         "ls -A /data; test -e /data/gone || echo no-gone; "
+                         "test -e /tree || echo no-tree"),
+              "kept\nno-gone\nno-tree\n");
 }
 
 TEST_F(ImageRunTest, AnOpaqueDirectoryShowsOnlyTheUpperLayersFiles) {
@@ -68,11 +76,8 @@ TEST_F(ImageRunTest, AnOpaqueDirectoryShowsOnlyTheUpperLayersFiles) {
         t.file("opq/.wh..wh..opq", "");
         t.file("opq/new", "new\n");
     };
-    import("opaque", {lower, upper});
-    auto r = run({"opaque", "sh", "-c", "ls -A /opq; cat /opq/new; ls -A /beside"});
-    EXPECT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(r.out, "new\nnew\nkept\n");
-    expect_nothing_left();
+    EXPECT_EQ(shell_over(lower, upper, "ls -A /opq; cat /opq/new; ls -A /beside"),
+              "new\nnew\nkept\n");
 }
 
 TEST_F(ImageRunTest, TheImageConfigIsUsedAsDockerDoes) {
