@@ -148,6 +148,19 @@ TEST_F(ImageLayoutTest, RefusesALayerWhoseContentDoesNotMatchItsDigest) {
     expect_refused(r, "layer 2 " + bad.digest + " does not match its digest");
 }
 
+TEST_F(ImageLayoutTest, RefusesAMissingBlobAndASizeThatDiffers) {
+    auto layer = small_layer("a");
+    layout.index({{layout.image({layer}, config), ""}});
+    auto blob = layout.blob_path(layer);
+    fs::rename(blob, tmp / "aside");
+    expect_refused(import("bad", layout.dir()),
+                   "layer 1 " + layer.digest + " is missing from the layout");
+    sdnet_test::write_file(blob, "short");
+    expect_refused(import("bad", layout.dir()), "layer 1 " + layer.digest +
+                                                    " has 5 bytes, its descriptor says " +
+                                                    std::to_string(layer.size));
+}
+
 // The blob is what its manifest says, but the config names another diff id for its content.
 TEST_F(ImageLayoutTest, RefusesALayerWhoseContentDoesNotMatchItsDiffId) {
     auto base = busybox_layer();
