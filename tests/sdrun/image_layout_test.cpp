@@ -294,6 +294,17 @@ TEST_F(ImageLayoutTest, PicksTheManifestOfTheHostOrOfPlatform) {
     EXPECT_NE(r.err.find("invalid platform \"arm64\""), std::string::npos) << r.err;
 }
 
+// An index of indexes (as registries serve multi-platform images) is walked.
+TEST_F(ImageLayoutTest, WalksANestedIndex) {
+    auto native = layout.image({small_layer("native")}, config, host_platform());
+    auto foreign = layout.image({small_layer("foreign")}, config, foreign_platform());
+    auto nested = layout.index_blob({{foreign, foreign_platform()}, {native, host_platform()}});
+    layout.index({{nested, ""}});
+    auto r = import("nested", layout.dir());
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(inspect("nested")["digest"], native.digest);
+}
+
 // No platform in the index: the config says which; an image only for another machine is
 // refused naming both.
 TEST_F(ImageLayoutTest, RefusesAnImageForAnotherPlatformNamingBoth) {

@@ -12,6 +12,7 @@ constexpr const char* kLayerTar = "application/vnd.oci.image.layer.v1.tar";
 constexpr const char* kLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
 constexpr const char* kConfig = "application/vnd.oci.image.config.v1+json";
 constexpr const char* kManifest = "application/vnd.oci.image.manifest.v1+json";
+constexpr const char* kIndex = "application/vnd.oci.image.index.v1+json";
 
 json platform_json(const std::string& platform) {
     auto first = platform.find('/');
@@ -91,10 +92,8 @@ Blob OciLayout::image(const std::vector<Blob>& layers, const json& config,
     return put_json(manifest, kManifest);
 }
 
-void OciLayout::index(const std::vector<std::pair<Blob, std::string>>& manifests) {
-    json index = {{"schemaVersion", 2},
-                  {"mediaType", "application/vnd.oci.image.index.v1+json"},
-                  {"manifests", json::array()}};
+json OciLayout::index_json(const std::vector<std::pair<Blob, std::string>>& manifests) {
+    json index = {{"schemaVersion", 2}, {"mediaType", kIndex}, {"manifests", json::array()}};
     for (const auto& [blob, platform] : manifests) {
         auto d = blob.descriptor();
         if (!platform.empty()) {
@@ -102,7 +101,15 @@ void OciLayout::index(const std::vector<std::pair<Blob, std::string>>& manifests
         }
         index["manifests"].push_back(d);
     }
-    sdnet_test::write_file(dir_ / "index.json", index.dump());
+    return index;
+}
+
+void OciLayout::index(const std::vector<std::pair<Blob, std::string>>& manifests) {
+    sdnet_test::write_file(dir_ / "index.json", index_json(manifests).dump());
+}
+
+Blob OciLayout::index_blob(const std::vector<std::pair<Blob, std::string>>& manifests) {
+    return put_json(index_json(manifests), kIndex);
 }
 
 fs::path OciLayout::tar(const fs::path& file) const {

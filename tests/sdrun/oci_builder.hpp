@@ -45,12 +45,15 @@ public:
                const std::string& platform = "linux/amd64");
     // index.json: the manifests, each with its platform ("" leaves the descriptor without one).
     void index(const std::vector<std::pair<Blob, std::string>>& manifests);
+    // The same index as a blob, for an index of indexes.
+    Blob index_blob(const std::vector<std::pair<Blob, std::string>>& manifests);
     // A tar of the layout.
     fs::path tar(const fs::path& file) const;
 
 private:
     Blob put(const fs::path& file, const std::string& media_type, const std::string& diff_id);
     Blob put_json(const json& j, const std::string& media_type);
+    static json index_json(const std::vector<std::pair<Blob, std::string>>& manifests);
 
     fs::path dir_;
     int counter_ = 0;
