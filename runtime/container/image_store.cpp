@@ -1,21 +1,20 @@
 #include "runtime/container/image_store.hpp"
 
 #include <algorithm>
-#include <archive.h>
-#include <archive_entry.h>
 #include <chrono>
 #include <ctime>
 #include <fstream>
-#include <memory>
-#include <openssl/evp.h>
-#include <optional>
+#include <set>
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "ipam/file_lock.hpp"
 #include "netlib/fd.hpp"
+#include "runtime/container/archive.hpp"
+#include "runtime/container/digest.hpp"
 #include "runtime/container/error.hpp"
+#include "runtime/container/image_source.hpp"
 
 namespace sdrun {
 namespace fs = std::filesystem;
@@ -24,123 +23,7 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kMetadata = "image.json";
-
-using ReadArchive = std::unique_ptr<archive, decltype(&archive_read_free)>;
-using WriteArchive = std::unique_ptr<archive, decltype(&archive_write_free)>;
-
-// A path inside the archive that stays inside the rootfs: relative, no ".." component.
-bool contained(const char* path) {
-    if (path == nullptr || path[0] == '/') {
-        return false;
-    }
-    for (const auto& part : fs::path(path)) {
-        if (part == "..") {
-            return false;
-        }
-    }
-    return true;
-}
-
-// A directory on the way to `path` (relative to the current directory, the rootfs) that is a
-// symlink: writing there would land wherever it points, maybe outside the rootfs.
-std::optional<std::string> symlink_on_the_way(const fs::path& path) {
-    fs::path prefix;
-    for (const auto& part : path.parent_path()) {
-        prefix /= part;
-        struct stat st = {};
-        if (lstat(prefix.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-            return prefix.string();
-        }
-    }
-    return std::nullopt;
-}
-
-void check_entry(archive_entry* entry) {
-    const char* path = archive_entry_pathname(entry);
-    std::string shown = path != nullptr ? path : "(no name)";
-    if (!contained(path)) {
-        throw Error("refusing archive entry \"" + shown + "\": it escapes the rootfs");
-    }
-    const char* hardlink = archive_entry_hardlink(entry);
-    if (hardlink != nullptr && !contained(hardlink)) {
-        throw Error("refusing hard link \"" + shown + "\": its target escapes the rootfs");
-    }
-    if (auto link = symlink_on_the_way(path)) {
-        throw Error("refusing archive entry \"" + shown + "\": it is written through the symlink " +
-                    *link);
-    }
-    auto type = archive_entry_filetype(entry);
-    if (type == AE_IFCHR || type == AE_IFBLK) {
-        throw Error("refusing device node \"" + shown + "\" in the image");
-    }
-}
-
-// Restores the working directory on scope exit: libarchive extracts relative to it.
-class CwdGuard {
-public:
-    explicit CwdGuard(const fs::path& dir) : old_(netlib::Fd::open(".", O_RDONLY | O_DIRECTORY)) {
-        if (chdir(dir.c_str()) != 0) {
-            throw system_error("cannot enter " + dir.string(), errno);
-        }
-    }
-
-    CwdGuard(const CwdGuard&) = delete;
-    CwdGuard& operator=(const CwdGuard&) = delete;
-
-    ~CwdGuard() { (void)fchdir(old_.get()); }
-
-private:
-    netlib::Fd old_;
-};
-
-void copy_data(archive* in, archive* out) {
-    const void* block = nullptr;
-    size_t size = 0;
-    la_int64_t offset = 0;
-    int r = ARCHIVE_OK;
-    while ((r = archive_read_data_block(in, &block, &size, &offset)) == ARCHIVE_OK) {
-        if (archive_write_data_block(out, block, size, offset) != ARCHIVE_OK) {
-            throw Error(std::string("cannot write: ") + archive_error_string(out));
-        }
-    }
-    if (r != ARCHIVE_EOF) {
-        throw Error(std::string("cannot read the archive: ") + archive_error_string(in));
-    }
-}
-
-// Extracts `tarball` into the current directory, entry by entry, checked before writing.
-// libarchive's SECURE_* flags refuse the same escapes once more, and writes through symlinks.
-void extract_here(const fs::path& tarball) {
-    ReadArchive in(archive_read_new(), archive_read_free);
-    archive_read_support_format_tar(in.get());
-    archive_read_support_format_gnutar(in.get());
-    archive_read_support_filter_all(in.get());
-    if (archive_read_open_filename(in.get(), tarball.c_str(), 1 << 16) != ARCHIVE_OK) {
-        throw Error("cannot read " + tarball.string() + ": " + archive_error_string(in.get()));
-    }
-    WriteArchive out(archive_write_disk_new(), archive_write_free);
-    archive_write_disk_set_options(
-        out.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
-                       ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                       ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
-    archive_entry* entry = nullptr;
-    int r = ARCHIVE_OK;
-    while ((r = archive_read_next_header(in.get(), &entry)) == ARCHIVE_OK) {
-        check_entry(entry);
-        if (archive_write_header(out.get(), entry) != ARCHIVE_OK) {
-            throw Error("refusing archive entry \"" + std::string(archive_entry_pathname(entry)) +
-                        "\": " + archive_error_string(out.get()));
-        }
-        copy_data(in.get(), out.get());
-        if (archive_write_finish_entry(out.get()) != ARCHIVE_OK) {
-            throw Error(std::string("cannot finish ") + archive_entry_pathname(entry) + ": " +
-                        archive_error_string(out.get()));
-        }
-    }
-    if (r != ARCHIVE_EOF) {
-        throw Error("cannot read " + tarball.string() + ": " + archive_error_string(in.get()));
-    }
-}
+constexpr const char* kUseMarker = "image";  // in a container's directory: the image's name
 
 std::string now_rfc3339() {
     auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -151,62 +34,155 @@ std::string now_rfc3339() {
     return buf;
 }
 
-json to_json(const ImageInfo& i) {
-    return {{"name", i.name},
-            {"digest", i.digest},
-            {"source", i.source},
-            {"size", i.size},
-            {"created", i.created}};
-}
-
 ImageInfo read_info(const fs::path& file) {
     std::ifstream in(file);
     auto j = json::parse(in, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
         throw Error("corrupt image metadata " + file.string());
     }
-    return {j.value("name", ""), j.value("digest", ""), j.value("source", ""),
-            j.value("size", std::uintmax_t{0}), j.value("created", "")};
+    try {
+        return ImageInfo::from_json(j);
+    } catch (const json::exception& e) {
+        throw Error("corrupt image metadata " + file.string() + ": " + e.what());
+    }
+}
+
+// The store's lock, held for the object's lifetime (the kernel drops it if sdrun dies).
+class StoreLock {
+public:
+    explicit StoreLock(const fs::path& root) : fd_(open_lock_file(root)), lock_(fd_.get()) {}
+
+private:
+    static netlib::Fd open_lock_file(const fs::path& root) {
+        fs::create_directories(root);
+        return netlib::Fd::open((root / "images.lock").string(), O_RDWR | O_CREAT, 0600);
+    }
+
+    netlib::Fd fd_;
+    ipam::FileLock lock_;
+};
+
+// A directory removed with everything in it on scope exit.
+class Scratch {
+public:
+    explicit Scratch(fs::path dir) : dir_(std::move(dir)) {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+        fs::create_directories(dir_);
+    }
+
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+
+    ~Scratch() {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+
+    const fs::path& path() const { return dir_; }
+
+private:
+    fs::path dir_;
+};
+
+SourceImage read_source(const fs::path& file, const fs::path& scratch,
+                        const std::optional<Platform>& platform) {
+    auto kind = detect_archive(file);
+    if (kind == ArchiveKind::Rootfs) {
+        auto digest = sha256_file(file);
+        auto diff_id = uncompressed_sha256(file);
+        return {"rootfs",
+                digest,
+                digest,
+                json(),
+                platform.value_or(Platform{}),
+                {{diff_id, file, true}}};
+    }
+    PlatformChoice choice{platform.value_or(Platform::host()), platform.has_value()};
+    auto dir = file;
+    if (!fs::is_directory(file)) {
+        dir = scratch / "archive";
+        fs::create_directory(dir);
+        unpack(file, dir, Unpack::Plain);
+    }
+    return kind == ArchiveKind::OciLayout ? read_oci_layout(dir, choice)
+                                          : read_docker_archive(dir, choice);
+}
+
+void verify_uncompressed(const LayerBlob& layer, const std::string& what) {
+    auto actual = uncompressed_sha256(layer.file);
+    if (actual != layer.diff_id) {
+        throw Error(what + " does not match its diff id in the image config: expected " +
+                    layer.diff_id + ", uncompressed content is " + actual + "; nothing imported");
+    }
+}
+
+ImageInfo info_of(const std::string& name, const fs::path& file, const SourceImage& source) {
+    ImageInfo info;
+    info.name = name;
+    info.id = source.id;
+    info.digest = source.digest;
+    info.format = source.format;
+    info.source = file.string();
+    info.size = fs::is_directory(file) ? 0 : fs::file_size(file);
+    info.imported = now_rfc3339();
+    info.created = info.imported;
+    if (source.config.is_object()) {
+        auto created = source.config.find("created");
+        if (created != source.config.end() && created->is_string()) {
+            info.created = created->get<std::string>();
+        }
+        info.config = ImageConfig::parse(source.config.value("config", json()));
+    }
+    info.platform = source.platform;
+    for (const auto& l : source.layers) {
+        info.layers.push_back(l.diff_id);
+    }
+    return info;
 }
 
 }  // namespace
+
+json ImageInfo::to_json() const {
+    json j = {{"name", name},       {"id", id},
+              {"digest", digest},   {"format", format},
+              {"source", source},   {"size", size},
+              {"created", created}, {"imported", imported},
+              {"os", platform.os},  {"architecture", platform.architecture},
+              {"layers", layers},   {"config", config.to_json()}};
+    if (!platform.variant.empty()) {
+        j["variant"] = platform.variant;
+    }
+    return j;
+}
+
+ImageInfo ImageInfo::from_json(const json& j) {
+    ImageInfo i;
+    i.name = j.value("name", "");
+    i.id = j.value("id", "");
+    i.digest = j.value("digest", "");
+    i.format = j.value("format", "");
+    i.source = j.value("source", "");
+    i.size = j.value("size", std::uintmax_t{0});
+    i.created = j.value("created", "");
+    i.imported = j.value("imported", "");
+    i.platform = Platform::of(j);
+    i.layers = j.value("layers", std::vector<std::string>{});
+    i.config = ImageConfig::parse(j.value("config", json()));
+    return i;
+}
 
 bool valid_name(const std::string& name) {
     if (name.empty() || name.size() > 128 || !std::isalnum(static_cast<unsigned char>(name[0]))) {
         return false;
     }
-    for (unsigned char c : name) {
-        if (!std::isalnum(c) && c != '_' && c != '.' && c != '-') {
-            return false;
-        }
-    }
-    return true;
+    return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) != 0 || c == '_' || c == '.' || c == '-';
+    });
 }
 
-std::string sha256_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw Error("cannot read " + file.string());
-    }
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-    std::vector<char> buf(1 << 16);
-    while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
-        EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
-    }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx.get(), md, &len);
-    static const char* kHex = "0123456789abcdef";
-    std::string out = "sha256:";
-    for (unsigned i = 0; i < len; ++i) {
-        out += kHex[md[i] >> 4];
-        out += kHex[md[i] & 15];
-    }
-    return out;
-}
-
-ImageStore::ImageStore(fs::path root) : images_(std::move(root) / "images") {}
+ImageStore::ImageStore(fs::path root)
+    : root_(std::move(root)), images_(root_ / "images"), layers_(root_) {}
 
 fs::path ImageStore::dir(const std::string& name) const {
     if (!valid_name(name)) {
@@ -216,40 +192,52 @@ fs::path ImageStore::dir(const std::string& name) const {
     return images_ / name;
 }
 
-fs::path ImageStore::rootfs(const std::string& name) const {
-    return dir(name) / "rootfs";
-}
-
-ImageInfo ImageStore::import(const std::string& name, const fs::path& file) {
+Imported ImageStore::import(const std::string& name, const fs::path& file,
+                            const std::optional<Platform>& platform) {
     auto target = dir(name);
-    auto tarball = fs::absolute(file);  // extraction runs in the rootfs directory
+    auto source = fs::absolute(file);
     if (fs::exists(target)) {
         throw Error("image \"" + name + "\" already exists (remove it first: sdrun image rm " +
                     name + ")");
     }
     std::error_code ec;
-    if (!fs::is_regular_file(tarball, ec)) {
-        throw Error("cannot import " + tarball.string() + ": not a file");
+    if (!fs::is_regular_file(source, ec) && !fs::is_directory(source, ec)) {
+        throw Error("cannot import " + source.string() + ": not a file");
     }
-    ImageInfo info{name, sha256_file(tarball), tarball.string(), fs::file_size(tarball),
-                   now_rfc3339()};
-    // Unpack beside the target and rename: a failed import leaves nothing under the name.
+    // Everything is staged beside the target and renamed: a failed import leaves nothing.
     fs::create_directories(images_);
-    auto staging = images_ / (".import-" + name + "-" + std::to_string(getpid()));
-    fs::remove_all(staging, ec);
-    try {
-        fs::create_directories(staging / "rootfs");
-        {
-            CwdGuard cwd(staging / "rootfs");
-            extract_here(tarball);
+    Scratch staging(images_ / (".import-" + name + "-" + std::to_string(getpid())));
+    auto image = read_source(source, staging.path(), platform);
+    auto info = info_of(name, source, image);
+    // A compressed blob matched its digest; its content must match the diff id it is stored as.
+    for (std::size_t i = 0; i < image.layers.size(); ++i) {
+        const auto& layer = image.layers[i];
+        if (!layer.diff_id_checked && !layers_.contains(layer.diff_id)) {
+            verify_uncompressed(layer, "layer " + std::to_string(i + 1));
         }
-        std::ofstream(staging / kMetadata) << to_json(info).dump(2) << "\n";
-        fs::rename(staging, target);
+    }
+    StoreLock lock(root_);
+    if (fs::exists(target)) {  // imported meanwhile
+        throw Error("image \"" + name + "\" already exists");
+    }
+    std::vector<std::string> added;
+    try {
+        for (const auto& layer : image.layers) {
+            if (layers_.add(layer.diff_id, layer.file)) {
+                added.push_back(layer.diff_id);
+            }
+        }
+        auto meta = staging.path() / "meta";
+        fs::create_directory(meta);
+        std::ofstream(meta / kMetadata) << info.to_json().dump(2) << "\n";
+        fs::rename(meta, target);
     } catch (...) {
-        fs::remove_all(staging, ec);
+        for (const auto& digest : added) {
+            layers_.remove(digest);
+        }
         throw;
     }
-    return info;
+    return {info, added};
 }
 
 std::vector<ImageInfo> ImageStore::list() const {
@@ -265,6 +253,10 @@ std::vector<ImageInfo> ImageStore::list() const {
     return out;
 }
 
+bool ImageStore::contains(const std::string& name) const {
+    return fs::exists(dir(name) / kMetadata);
+}
+
 ImageInfo ImageStore::get(const std::string& name) const {
     auto file = dir(name) / kMetadata;
     if (!fs::exists(file)) {
@@ -275,8 +267,71 @@ ImageInfo ImageStore::get(const std::string& name) const {
 }
 
 void ImageStore::remove(const std::string& name) {
+    StoreLock lock(root_);
     get(name);
-    fs::remove_all(dir(name));
+    auto users_now = users(name);
+    if (!users_now.empty()) {
+        throw Error(
+            "image \"" + name + "\" is in use by container " + users_now.front() +
+            (users_now.size() > 1 ? " and " + std::to_string(users_now.size() - 1) + " more" : "") +
+            "; remove the container first");
+    }
+    // Out of the list at once, then deleted: a half-deleted image is never listed.
+    auto doomed = images_ / (".rm-" + name + "-" + std::to_string(getpid()));
+    fs::rename(dir(name), doomed);
+    fs::remove_all(doomed);
+    remove_unused_layers();
+}
+
+void ImageStore::remove_unused_layers() {
+    std::set<std::string> used;
+    for (const auto& image : list()) {
+        used.insert(image.layers.begin(), image.layers.end());
+    }
+    layers_.remove_all_but(used);
+}
+
+std::vector<fs::path> ImageStore::lower_dirs(const ImageInfo& image) const {
+    if (image.layers.empty()) {
+        throw Error("image \"" + image.name +
+                    "\" has no layers (imported by an older sdrun? remove it and import it "
+                    "again)");
+    }
+    std::vector<fs::path> out;
+    for (auto it = image.layers.rbegin(); it != image.layers.rend(); ++it) {
+        if (!layers_.contains(*it)) {
+            throw Error("layer " + *it + " of image \"" + image.name + "\" is missing");
+        }
+        out.push_back(layers_.diff(*it));
+    }
+    return out;
+}
+
+void ImageStore::record_use(const fs::path& container_dir, const std::string& name) const {
+    StoreLock lock(root_);
+    if (!contains(name)) {
+        throw Error("image \"" + name + "\" was removed while the container was being set up");
+    }
+    std::ofstream out(container_dir / kUseMarker);
+    out << name << "\n";
+    if (!out.flush()) {
+        throw Error("cannot write " + (container_dir / kUseMarker).string());
+    }
+}
+
+std::vector<std::string> ImageStore::users(const std::string& name) const {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(root_ / "containers", ec), end; !ec && it != end;
+         it.increment(ec)) {
+        std::ifstream in(it->path() / kUseMarker);
+        std::string used;
+        if (std::getline(in, used) && used == name) {
+            out.push_back(it->path().filename().string());
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 }  // namespace sdrun

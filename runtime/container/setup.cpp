@@ -67,14 +67,25 @@ void make_file(const fs::path& path) {
 
 void mount_overlay(const Root& root) {
     const auto& o = *root.overlay;
-    for (const auto& p : {o.lower, o.upper, o.work}) {
+    std::string lower;
+    auto paths = o.lower;
+    paths.insert(paths.end(), {o.upper, o.work});
+    for (const auto& p : paths) {
         if (p.string().find_first_of(",:") != std::string::npos) {
             throw Error("overlay path " + p.string() + " contains ',' or ':'");
         }
     }
-    do_mount("overlay", root.path, "overlay", 0,
-             "lowerdir=" + o.lower.string() + ",upperdir=" + o.upper.string() +
-                 ",workdir=" + o.work.string());
+    for (const auto& p : o.lower) {
+        lower += (lower.empty() ? "" : ":") + p.string();
+    }
+    auto data =
+        "lowerdir=" + lower + ",upperdir=" + o.upper.string() + ",workdir=" + o.work.string();
+    // mount(2) copies at most a page of options: the kernel would cut a longer lowerdir.
+    if (data.size() >= static_cast<std::size_t>(sysconf(_SC_PAGESIZE))) {
+        throw Error("image has too many layers (" + std::to_string(o.lower.size()) +
+                    ") for one overlay mount under this --root");
+    }
+    do_mount("overlay", root.path, "overlay", 0, data);
 }
 
 void mount_spec_mounts(const Spec& spec) {

@@ -26,7 +26,7 @@ struct Process {
 // An OverlayFS root: mounted at Root::path inside the container's mount namespace, so it is
 // never visible on the host and goes away with the namespace.
 struct Overlay {
-    std::filesystem::path lower;
+    std::vector<std::filesystem::path> lower;  // the image's layers, top first (lowerdir order)
     std::filesystem::path upper;
     std::filesystem::path work;
 };

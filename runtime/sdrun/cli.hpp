@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/cli/command_line.hpp"
+#include "runtime/container/image_store.hpp"
 
 // Plumbing of the `sdrun` subcommands. Only this executable prints; the library throws.
 namespace sdrun::cli {
@@ -44,7 +45,12 @@ const std::vector<Subcommand>& subcommands();
 int cmd_run(Invocation& inv);
 int cmd_image_import(Invocation& inv);
 int cmd_image_ls(Invocation& inv);
+int cmd_image_inspect(Invocation& inv);
 int cmd_image_rm(Invocation& inv);
+
+// Image `name` for `run`; a default image (busybox, written by scripts/setup) is imported on
+// first use, as docker pulls an image it does not have.
+ImageInfo image_for_run(ImageStore& images, const std::string& name);
 
 // Parses `args` against `options` and the positional names (all required). Arguments from the
 // first positional beyond `positional` on are returned in `rest` untouched (a command's own

@@ -13,6 +13,7 @@
 #include "runtime/container/container.hpp"
 #include "runtime/container/error.hpp"
 #include "runtime/container/image_store.hpp"
+#include "runtime/container/image_user.hpp"
 #include "runtime/container/run_record.hpp"
 #include "runtime/container/units.hpp"
 #include "runtime/sdrun/cli.hpp"
@@ -76,8 +77,9 @@ po::options_description run_options() {
     add("name", po::value<std::string>(), "container name (default: a random 12-hex id)");
     add("env,e", po::value<std::vector<std::string>>()->composing(),
         "set K=V in the environment (K alone: the caller's value)");
-    add("workdir,w", po::value<std::string>()->default_value("/"), "working directory");
-    add("user,u", po::value<std::string>(), "UID[:GID], numeric");
+    add("workdir,w", po::value<std::string>(), "working directory (default: the image's, or /)");
+    add("user,u", po::value<std::string>(),
+        "USER[:GROUP], names or numbers (default: the image's User)");
     add("hostname", po::value<std::string>(), "hostname (default: the container name)");
     add("memory,m", po::value<std::string>(), "memory limit, e.g. 64m (no swap on top)");
     add("memory-swap", po::value<std::string>(),
@@ -98,18 +100,10 @@ po::options_description run_options() {
     return o;
 }
 
-std::uint32_t parse_id(const std::string& text, const std::string& what) {
-    auto n = parse_count(text == "0" ? "1" : text, what);
-    if (n > 0xfffffffe) {
-        throw Error("invalid " + what + " \"" + text + "\"");
-    }
-    return text == "0" ? 0 : static_cast<std::uint32_t>(n);
-}
-
-void apply_user(Process& p, const std::string& user) {
-    auto colon = user.find(':');
-    p.uid = parse_id(user.substr(0, colon), "user (UID[:GID], numeric)");
-    p.gid = colon == std::string::npos ? 0 : parse_id(user.substr(colon + 1), "group");
+void apply_user(Process& p, const std::string& user, const std::vector<fs::path>& layers) {
+    auto ids = resolve_user(user, layers);
+    p.uid = ids.uid;
+    p.gid = ids.gid;
 }
 
 void apply_env(Process& p, const std::vector<std::string>& vars) {
@@ -232,27 +226,35 @@ std::vector<GeneratedFile> etc_files(const std::string& hostname) {
             {"/etc/resolv.conf", host_resolv_conf()}};
 }
 
-Spec build_spec(const po::variables_map& vm, const fs::path& image_rootfs, const fs::path& dir,
-                const std::string& name, std::vector<std::string> cmd) {
+// The image's config as docker applies it: Entrypoint + (CMD or the image's Cmd), its Env under
+// -e, its WorkingDir and User unless -w and -u say otherwise.
+void apply_image(Process& p, const po::variables_map& vm, const ImageConfig& image,
+                 const std::vector<fs::path>& layers, const std::vector<std::string>& cmd) {
+    p.args = image.command(cmd);
+    merge_env(p.env, image.env);
+    p.cwd = vm.count("workdir") != 0    ? vm["workdir"].as<std::string>()
+            : image.working_dir.empty() ? "/"
+                                        : image.working_dir;
+    if (p.cwd.empty() || p.cwd[0] != '/') {
+        throw Error("working directory \"" + p.cwd + "\" is not absolute");
+    }
+    auto user = vm.count("user") != 0 ? vm["user"].as<std::string>() : image.user;
+    if (!user.empty()) {
+        apply_user(p, user, layers);
+    }
+}
+
+Spec build_spec(const po::variables_map& vm, const ImageStore& images, const ImageInfo& image,
+                const fs::path& dir, const std::string& name, const std::vector<std::string>& cmd) {
     Spec spec = default_spec();
-    if (cmd.empty()) {
-        // An imported rootfs carries no image config, hence no default command (docker: 125).
-        throw Error("no command specified: give one after the image name");
-    }
-    spec.process.args = std::move(cmd);
-    spec.process.cwd = vm["workdir"].as<std::string>();
-    if (spec.process.cwd.empty() || spec.process.cwd[0] != '/') {
-        throw Error("working directory \"" + spec.process.cwd + "\" is not absolute");
-    }
-    if (vm.count("user") != 0) {
-        apply_user(spec.process, vm["user"].as<std::string>());
-    }
+    auto layers = images.lower_dirs(image);
+    apply_image(spec.process, vm, image.config, layers, cmd);
     if (vm.count("env") != 0) {
         apply_env(spec.process, vm["env"].as<std::vector<std::string>>());
     }
     spec.hostname = vm.count("hostname") != 0 ? vm["hostname"].as<std::string>() : name;
     spec.root = {dir / "rootfs", vm["read-only"].as<bool>(),
-                 Overlay{image_rootfs, dir / "upper", dir / "work"}};
+                 Overlay{layers, dir / "upper", dir / "work"}};
     spec.resources = resources_from(vm);
     spec.files = etc_files(spec.hostname);
     return spec;
@@ -281,14 +283,19 @@ int cmd_run(Invocation& inv) {
         throw Error("invalid container name \"" + name + "\"");
     }
     ImageStore images(inv.root);
-    const auto& image = p->positional[0];
-    images.get(image);
+    auto image = image_for_run(images, p->positional[0]);
+    auto host = Platform::host();
+    if (image.platform.known() && !image.platform.fits(host)) {
+        throw Error("image \"" + image.name + "\" is for " + image.platform.to_string() +
+                    ", this host runs " + host.to_string());
+    }
     // Everything is checked before anything is created.
-    auto spec = build_spec(vm, images.rootfs(image), inv.root / "containers" / name, name, p->rest);
+    auto spec = build_spec(vm, images, image, inv.root / "containers" / name, name, p->rest);
     // The record goes last, after the directory and the cgroup (declared before them), and is
     // written only once the name is ours (the directory): it must never replace another run's.
     std::optional<RunRecordFile> record;
     ContainerDir dir(inv.root, name);
+    images.record_use(dir.path(), image.name);
     auto state = record_of_this_process(name);
     state.cgroups = cgroup_dirs(name, spec.resources);
     state.dir = dir.path();

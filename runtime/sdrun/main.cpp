@@ -16,16 +16,30 @@ const std::vector<Subcommand>& subcommands() {
          "(loopback only) on an OverlayFS root, with docker's default capabilities and\n"
          "no_new_privs. Exits with the command's status (128+N when signal N killed it; 137 and\n"
          "\"OOM killed\" on stderr when the memory limit did); 125 when sdrun itself failed, 126\n"
-         "when CMD is not executable, 127 when it is not found.",
+         "when CMD is not executable, 127 when it is not found. As docker does, the image's\n"
+         "Entrypoint comes before CMD, its Cmd stands in for a missing CMD, and its Env,\n"
+         "WorkingDir and User apply unless -e, -w and -u say otherwise.",
          cmd_run},
-        {"image import", "NAME FILE", "import a rootfs tarball (tar, tar.gz) as image NAME",
-         "Unpack FILE, a tarball of a root filesystem (tar, optionally gzip/bzip2/xz/zstd\n"
-         "compressed), into the image store as NAME and record its sha256. Entries that would\n"
-         "escape the rootfs ('..', absolute paths, writes through symlinks) and device nodes\n"
-         "are refused and nothing is stored.",
+        {"image import", "[--platform P] NAME FILE",
+         "import a rootfs tarball, OCI layout or docker save archive",
+         "Import FILE as image NAME: a tarball of a root filesystem (tar, optionally\n"
+         "gzip/bzip2/xz/zstd compressed), an OCI image layout (a tar of one, or its\n"
+         "directory) or a `docker save` archive. Every blob is checked against its sha256\n"
+         "digest first; layers are unpacked once into <root>/layers and shared between images.\n"
+         "From a multi-platform index the host's platform is taken, or --platform's; an image\n"
+         "for another platform is refused unless --platform names it. Entries that would\n"
+         "escape the layer ('..', absolute paths, writes through symlinks, hard links out) and\n"
+         "device nodes are refused; on any refusal nothing is stored.",
          cmd_image_import},
         {"image ls", "[--json]", "list imported images", "List the imported images.", cmd_image_ls},
-        {"image rm", "NAME", "remove an image", "Remove image NAME from the store.", cmd_image_rm},
+        {"image inspect", "NAME", "print an image's metadata as JSON",
+         "Print image NAME as JSON: id, digest, format, layers (bottom first), config (Env,\n"
+         "Entrypoint, Cmd, WorkingDir, User, ExposedPorts), os, architecture, created.",
+         cmd_image_inspect},
+        {"image rm", "NAME", "remove an image",
+         "Remove image NAME from the store, and the layers no other image uses. Refused while\n"
+         "a container (a directory in <root>/containers) uses it.",
+         cmd_image_rm},
     };
     return kCommands;
 }
@@ -36,9 +50,11 @@ constexpr const char* kDefaultRoot = "/var/lib/sdrun";
 
 void print_usage(std::ostream& out, const po::options_description& globals) {
     out << "Usage: sdrun [global options] COMMAND [ARGS] [options]\n\n"
-           "Run containers from rootfs images imported into a local store.\n\nCommands:\n";
+           "Run containers from images imported into a local store (rootfs tarballs, OCI\n"
+           "layouts, docker save archives; busybox, written by scripts/setup, on first use).\n\n"
+           "Commands:\n";
     for (const auto& c : subcommands()) {
-        out << "  " << c.name << std::string(c.name.size() < 14 ? 14 - c.name.size() : 1, ' ')
+        out << "  " << c.name << std::string(c.name.size() < 15 ? 15 - c.name.size() : 1, ' ')
             << c.summary << "\n";
     }
     out << "\n" << globals << "\nRun 'sdrun COMMAND --help' for a command's options.\n";

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/sdrun/support.hpp"
+#include "tests/sdrun/oci_builder.hpp"
 
 namespace sdrun_test {
 namespace {
@@ -28,23 +28,43 @@ protected:
         EXPECT_EQ(r.err_lines(), 1U) << r.err;
         EXPECT_EQ(image_list(), json::array());
         EXPECT_FALSE(fs::exists(root / "images" / "bad"));
+        EXPECT_TRUE(!fs::exists(root / "layers/sha256") || fs::is_empty(root / "layers/sha256"));
     }
 };
 
+// A rootfs tarball is an image of one layer; the image is named by the tarball's digest, the
+// layer by its uncompressed content's (its diff id).
 TEST_F(ImageTest, ImportRecordsTheTarballsSha256AndListsIt) {
     auto tarball = busybox_tarball(tmp.path());
     auto r = sdrun(root, {"image", "import", "busybox", tarball.string()});
     ASSERT_EQ(r.status, 0) << r.err;
     auto digest = sha256sum(tarball);
-    EXPECT_EQ(r.out, "busybox " + digest + "\n");
+    auto diff_id = gunzipped_sha256(tarball);
+    EXPECT_EQ(r.out, "busybox " + digest + "\nlayer " + diff_id + " unpacked\n");
     auto list = image_list();
     ASSERT_EQ(list.size(), 1U);
     EXPECT_EQ(list[0]["name"], "busybox");
     EXPECT_EQ(list[0]["digest"], digest);
-    EXPECT_TRUE(fs::is_regular_file(root / "images/busybox/rootfs/bin/busybox"));
-    EXPECT_EQ(fs::read_symlink(root / "images/busybox/rootfs/bin/sh"), "busybox");
-    auto meta = json::parse(sdnet_test::read_file(root / "images/busybox/image.json"));
-    EXPECT_EQ(meta["digest"], digest);
+    auto layer = root / "layers/sha256" / diff_id.substr(7) / "diff";
+    EXPECT_TRUE(fs::is_regular_file(layer / "bin/busybox"));
+    EXPECT_EQ(fs::read_symlink(layer / "bin/sh"), "busybox");
+    auto image = json::parse(sdrun(root, {"image", "inspect", "busybox"}).out);
+    EXPECT_EQ(image["digest"], digest);
+    EXPECT_EQ(image["format"], "rootfs");
+    EXPECT_EQ(image["layers"], json::array({diff_id}));
+}
+
+TEST_F(ImageTest, ImportsZstdAndXzCompressedTarballs) {
+    for (const std::string filter : {"zstd", "xz"}) {
+        Tarball t(tmp / ("rootfs.tar." + filter), filter);
+        t.file("etc/hello", filter + "\n");
+        auto r = sdrun(root, {"image", "import", filter, t.close().string()});
+        ASSERT_EQ(r.status, 0) << r.err;
+        auto image = json::parse(sdrun(root, {"image", "inspect", filter}).out);
+        auto layer = image["layers"][0].get<std::string>().substr(7);
+        EXPECT_EQ(sdnet_test::read_file(root / "layers/sha256" / layer / "diff/etc/hello"),
+                  filter + "\n");
+    }
 }
 
 TEST_F(ImageTest, ImportRefusesAnExistingName) {
@@ -93,6 +113,32 @@ TEST_F(ImageTest, ImportRefusesAWriteThroughAnAbsoluteSymlink) {
     t.file("etc/passwd", "root::0:0::/:/bin/sh\n");
     expect_refused(t.close(), "\"etc/passwd\"");
     EXPECT_FALSE(fs::exists(outside / "passwd"));
+}
+
+// link(2) follows a symlink on the way to its target: "etc" -> /etc would link the host's file.
+TEST_F(ImageTest, ImportRefusesAHardLinkThroughASymlink) {
+    auto outside = tmp / "outside";
+    fs::create_directory(outside);
+    sdnet_test::write_file(outside / "secret", "host\n");
+    Tarball t(tmp / "hardlink.tar");
+    t.symlink("etc", outside.string());
+    t.hardlink("stolen", "etc/secret");
+    expect_refused(t.close(),
+                   "refusing hard link \"stolen\": its target is reached through the "
+                   "symlink etc");
+    EXPECT_EQ(fs::hard_link_count(outside / "secret"), 1U);
+}
+
+TEST_F(ImageTest, ImportRefusesAHardLinkOut) {
+    Tarball t(tmp / "hardlink.tar");
+    t.hardlink("stolen", "../../etc/passwd");
+    expect_refused(t.close(), "refusing hard link \"stolen\": its target escapes the rootfs");
+}
+
+TEST_F(ImageTest, ImportRefusesAWhiteoutThatNamesNoFile) {
+    Tarball t(tmp / "whiteout.tar");
+    t.file("etc/.wh..", "");
+    expect_refused(t.close(), "refusing whiteout \"etc/.wh..\"");
 }
 
 TEST_F(ImageTest, ImportRefusesADeviceNode) {

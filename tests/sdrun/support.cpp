@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -18,8 +17,13 @@
 
 namespace sdrun_test {
 
-Tarball::Tarball(fs::path file) : path_(std::move(file)), archive_(archive_write_new()) {
+Tarball::Tarball(fs::path file, const std::string& filter)
+    : path_(std::move(file)), archive_(archive_write_new()) {
     archive_write_set_format_pax_restricted(archive_);
+    if (!filter.empty() &&
+        archive_write_add_filter_by_name(archive_, filter.c_str()) != ARCHIVE_OK) {
+        throw std::runtime_error("libarchive cannot write " + filter);
+    }
     if (archive_write_open_filename(archive_, path_.c_str()) != ARCHIVE_OK) {
         throw std::runtime_error("cannot write " + path_.string());
     }
@@ -56,6 +60,16 @@ void Tarball::symlink(const std::string& path, const std::string& target) {
     add(path, AE_IFLNK, 0777, "", target);
 }
 
+void Tarball::hardlink(const std::string& path, const std::string& target) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, path.c_str());
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_hardlink(e, target.c_str());
+    archive_write_header(archive_, e);
+    archive_entry_free(e);
+}
+
 void Tarball::char_device(const std::string& path, unsigned major, unsigned minor) {
     archive_entry* e = archive_entry_new();
     archive_entry_set_pathname(e, path.c_str());
@@ -71,31 +85,34 @@ const fs::path& Tarball::close() {
     return path_;
 }
 
-fs::path busybox_tarball(const fs::path& dir) {
-    auto rootfs = dir / "busybox-rootfs";
-    fs::create_directories(rootfs / "bin");
-    fs::copy_file("/bin/busybox", rootfs / "bin/busybox");
-    auto list = sdnet_test::run_process({"/bin/busybox", "--list"});
-    std::istringstream applets(list.out);
-    for (std::string name; std::getline(applets, name);) {
-        if (!name.empty() && name != "busybox") {
-            fs::create_symlink("busybox", rootfs / "bin" / name);
-        }
+namespace {
+
+fs::path busybox_image_script(const std::vector<std::string>& options, const fs::path& out) {
+    std::vector<std::string> argv = {SDRUN_BUSYBOX_IMAGE};
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.push_back(out.string());
+    auto r = sdnet_test::run_process(argv);
+    if (r.status != 0) {
+        throw std::runtime_error("scripts/busybox-image failed: " + r.err);
     }
-    auto tarball = dir / "busybox.tar.gz";
-    auto tar =
-        sdnet_test::run_process({"/bin/tar", "-C", rootfs.string(), "-czf", tarball.string(), "."});
-    if (tar.status != 0) {
-        throw std::runtime_error("tar failed: " + tar.err);
-    }
-    fs::remove_all(rootfs);
-    return tarball;
+    return out;
 }
 
-Outcome sdrun(const fs::path& root, const std::vector<std::string>& args) {
+}  // namespace
+
+fs::path busybox_tarball(const fs::path& dir) {
+    return busybox_image_script({"--rootfs"}, dir / "busybox.tar.gz");
+}
+
+fs::path busybox_image(const fs::path& dir) {
+    return busybox_image_script({}, dir / "busybox.tar");
+}
+
+Outcome sdrun(const fs::path& root, const std::vector<std::string>& args,
+              const std::vector<std::string>& env) {
     std::vector<std::string> argv = {SDRUN_EXE, "--root", root.string()};
     argv.insert(argv.end(), args.begin(), args.end());
-    return sdnet_test::run_process(argv);
+    return sdnet_test::run_process(argv, env);
 }
 
 Background::Background(const fs::path& root, const std::vector<std::string>& args) {
@@ -205,6 +222,21 @@ double cpu_time_ms(pid_t pid) {
         throw std::runtime_error("cannot read /proc/" + std::to_string(pid) + "/schedstat");
     }
     return ns / 1e6;
+}
+
+bool someone_waits_for_lock(const fs::path& file) {
+    struct stat st = {};
+    if (stat(file.c_str(), &st) != 0) {
+        return false;
+    }
+    std::ifstream in("/proc/locks");  // "2: -> FLOCK ADVISORY WRITE <pid> <maj>:<min>:<ino> ..."
+    auto inode = ":" + std::to_string(st.st_ino) + " ";
+    for (std::string line; std::getline(in, line);) {
+        if (line.find("->") != std::string::npos && line.find(inode) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
 }
 
 std::string sha256sum(const fs::path& file) {

@@ -17,10 +17,11 @@ namespace fs = std::filesystem;
 using sdnet_test::Outcome;
 using sdnet_test::TempDir;
 
-// A tarball written entry by entry (pax format, uncompressed), hostile entries included.
+// A tarball written entry by entry (pax format), hostile entries included.
 class Tarball {
 public:
-    explicit Tarball(fs::path file);
+    // `filter`: a libarchive compression filter ("gzip", "zstd", ...), none when empty.
+    explicit Tarball(fs::path file, const std::string& filter = "");
     Tarball(const Tarball&) = delete;
     Tarball& operator=(const Tarball&) = delete;
     ~Tarball();
@@ -28,6 +29,7 @@ public:
     void file(const std::string& path, const std::string& content);
     void dir(const std::string& path);
     void symlink(const std::string& path, const std::string& target);
+    void hardlink(const std::string& path, const std::string& target);
     void char_device(const std::string& path, unsigned major, unsigned minor);
     // Finishes the archive; returns its path.
     const fs::path& close();
@@ -40,13 +42,16 @@ private:
     ::archive* archive_;
 };
 
-// Writes <dir>/busybox.tar.gz: /bin/busybox from the host's busybox-static and a relative
-// symlink /bin/<applet> -> busybox for each applet (`busybox --install -s` would link to the
-// absolute path it runs from, which does not exist inside a container).
+// Writes <dir>/busybox.tar.gz, the root filesystem of scripts/busybox-image (the host's
+// busybox-static with relative applet symlinks), the script scripts/setup makes the default
+// image with.
 fs::path busybox_tarball(const fs::path& dir);
+// Writes <dir>/busybox.tar, that image as scripts/setup makes it: an OCI layout, Cmd ["sh"].
+fs::path busybox_image(const fs::path& dir);
 
 // The sdrun executable with --root `root`.
-Outcome sdrun(const fs::path& root, const std::vector<std::string>& args);
+Outcome sdrun(const fs::path& root, const std::vector<std::string>& args,
+              const std::vector<std::string>& env = {});
 
 // sdrun started in the background (stdin /dev/null, stdout and stderr to files), for tests that
 // act on a running container. Killed and reaped on destruction if still running.
@@ -88,6 +93,9 @@ BlockDevice some_block_device();
 // CPU time (ms) process `pid` has used, from /proc/<pid>/schedstat (what the cgroup's CPU
 // controller charges for a one-process container).
 double cpu_time_ms(pid_t pid);
+
+// Whether /proc/locks shows a process waiting for a lock on `file` (sdrun blocked on it).
+bool someone_waits_for_lock(const fs::path& file);
 
 // "sha256:<hex>" as `sha256sum` computes it (an independent observer of the recorded digest).
 std::string sha256sum(const fs::path& file);
