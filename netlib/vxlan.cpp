@@ -48,6 +48,9 @@ void put_vxlan_data(nl_msg* m, const VxlanSpec& spec) {
     std::uint16_t port = htons(spec.port);  // the kernel wants it in network order
     detail::put(m, IFLA_VXLAN_PORT, &port, sizeof port);
     detail::put_u8(m, IFLA_VXLAN_LEARNING, spec.learning ? 1 : 0);
+    if (spec.df) {
+        detail::put_u8(m, IFLA_VXLAN_DF, VXLAN_DF_SET);
+    }
     if (spec.local) {
         put_ip(m, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, *spec.local);
     }
@@ -142,6 +145,7 @@ std::optional<VxlanInfo> parse_vxlan(nl_msg* msg) {
         info.link = static_cast<int>(nla_get_u32(tb[IFLA_VXLAN_LINK]));
     }
     info.learning = tb[IFLA_VXLAN_LEARNING] != nullptr && nla_get_u8(tb[IFLA_VXLAN_LEARNING]) != 0;
+    info.df = tb[IFLA_VXLAN_DF] != nullptr && nla_get_u8(tb[IFLA_VXLAN_DF]) == VXLAN_DF_SET;
     return info;
 }
 

@@ -22,6 +22,9 @@ struct VxlanSpec {
     std::optional<IpAddr> group;  // multicast group that floods unknown destinations
     int link = 0;                 // underlay device (0: the route to the peer decides)
     bool learning = true;         // learn remote MACs from received packets
+    // DF on the outer header (IFLA_VXLAN_DF set): an encapsulated packet too big for the underlay
+    // is refused with "fragmentation needed" to its sender instead of being fragmented.
+    bool df = false;
     std::optional<unsigned> mtu;  // default: the kernel's (underlay minus headroom)
     std::optional<MacAddr> mac;   // default: random
     int master = 0;               // enslave to this bridge (0: none)
@@ -39,6 +42,7 @@ struct VxlanInfo {
     std::optional<IpAddr> group;
     int link = 0;
     bool learning = false;
+    bool df = false;
 
     bool operator==(const VxlanInfo&) const = default;
 };

@@ -250,6 +250,7 @@ netlib::LinkInfo ensure_device(netlib::RouteSocket& host, const Config& cfg, con
         spec.group = cfg.group;
         spec.link = u.link.index;
         spec.learning = cfg.learning;
+        spec.df = true;  // the overlay's MTU fits the underlay: never fragment the underlay
         spec.mtu = u.overlay_mtu;
         if (cfg.mode == Mode::Routed) {
             spec.mac = vtep_mac(cfg.vni, *u.self);

@@ -80,6 +80,7 @@ TEST_F(Vxlan, CreatesTheDeviceAsSpecifiedAndReadsItBack) {
     spec.local = IpAddr::parse("192.0.2.1");
     spec.link = underlay_;
     spec.learning = false;
+    spec.df = true;
     spec.mtu = 1450;
     spec.mac = MacAddr::parse("02:00:00:00:42:42");
     spec.up = true;
@@ -97,6 +98,7 @@ TEST_F(Vxlan, CreatesTheDeviceAsSpecifiedAndReadsItBack) {
     EXPECT_EQ(data["local"], "192.0.2.1");
     EXPECT_EQ(data["link"], "under0");
     EXPECT_EQ(data["learning"], false);
+    EXPECT_EQ(data["df"], "set");
     EXPECT_EQ(d["inet6_addr_gen_mode"], "none");
 
     auto info = netlib::vxlan_info(sock(), link.index);
@@ -107,6 +109,7 @@ TEST_F(Vxlan, CreatesTheDeviceAsSpecifiedAndReadsItBack) {
     EXPECT_FALSE(info->group);
     EXPECT_EQ(info->link, underlay_);
     EXPECT_FALSE(info->learning);
+    EXPECT_TRUE(info->df);
 
     EXPECT_FALSE(netlib::vxlan_info(sock(), underlay_));  // a veth
     EXPECT_FALSE(netlib::vxlan_info(sock(), 4242));       // nothing

@@ -54,6 +54,7 @@ TEST_F(VxlanTest, L2ModeJoinsContainersOnThreeNodesIntoOneSubnet) {
     EXPECT_EQ(dev["linkinfo"]["info_data"]["port"], 4789);
     EXPECT_EQ(dev["linkinfo"]["info_data"]["link"], "ul0");
     EXPECT_EQ(dev["linkinfo"]["info_data"]["learning"], true);
+    EXPECT_EQ(dev["linkinfo"]["info_data"]["df"], "set");
     EXPECT_EQ(dev["master"], "vxbr0");
     EXPECT_EQ(dev["mtu"], 1450);
     EXPECT_EQ(ip_on(0, "link show dev vxbr0")[0]["mtu"], 1450);
@@ -317,6 +318,13 @@ TEST_F(VxlanTest, CheckVerifiesTheDeviceAndItsEntries) {
         conf["prevResult"] = added;
         auto ok = on_node(0, "CHECK", ctr, conf);
         EXPECT_EQ(ok.r.exit_code, 0) << ok.r.out;
+
+        if (!conf.contains("mode")) {  // L2: a remote the configuration does not list
+            observe_on(0, "bridge fdb append 00:00:00:00:00:00 dev vx-vxbr0 dst 192.168.50.99");
+            auto extra = on_node(0, "CHECK", ctr, conf);
+            EXPECT_NE(extra.r.out.find("FDB remotes of peers not in"), std::string::npos)
+                << extra.r.out;
+        }
 
         observe_on(0, "sh -c 'bridge fdb del 00:00:00:00:00:00 dev vx-vxbr0 dst " + underlay4(1) +
                           " 2>/dev/null; ip route del 10.91.2.0/24 2>/dev/null; true'");
