@@ -115,8 +115,7 @@ Wanted wanted(const Config& cfg, const Underlay& u, int device_index) {
 // The entries converge() owns: the device's FDB remotes (the all-zero one of `group`, which the
 // kernel keeps for a multicast device, is not ours), its permanent neighbours, and the routes
 // through it with a gateway (the kernel's own routes have none).
-std::vector<FdbEntry> owned_fdb(netlib::RouteSocket& host, const Config& cfg, int index) {
-    auto all = netlib::list_fdb(host, index);
+std::vector<FdbEntry> owned_fdb(const Config& cfg, std::vector<FdbEntry> all) {
     std::erase_if(all, [&](const FdbEntry& e) { return cfg.group && e.dst == *cfg.group; });
     if (cfg.mode == Mode::L2) {
         // Learnt entries carry a real MAC; the static ones are all-zero.
@@ -286,11 +285,12 @@ namespace {
 
 // L2 mode without a group: the MACs the device learnt behind a peer no longer listed would
 // keep their unicast going there.
-void forget_learnt(netlib::RouteSocket& host, const Config& cfg, const Wanted& w, int index) {
+void forget_learnt(netlib::RouteSocket& host, const Config& cfg, const Wanted& w, int index,
+                   const std::vector<FdbEntry>& all) {
     if (cfg.mode != Mode::L2 || cfg.group) {
         return;
     }
-    for (const auto& e : netlib::list_fdb(host, index)) {
+    for (const auto& e : all) {
         bool listed = std::any_of(w.fdb.begin(), w.fdb.end(),
                                   [&](const FdbEntry& p) { return p.dst == e.dst; });
         if (!e.mac.is_zero() && !listed) {
@@ -301,15 +301,22 @@ void forget_learnt(netlib::RouteSocket& host, const Config& cfg, const Wanted& w
 
 }  // namespace
 
+// The common ADD finds everything in place: entries are read (dumps, without the RTNL lock) and
+// only what differs is written.
 void converge(netlib::RouteSocket& host, const Config& cfg, const Underlay& u, int index) {
     Wanted w = wanted(cfg, u, index);
-    for (const auto& e : owned_fdb(host, cfg, index)) {
+    auto all = netlib::list_fdb(host, index);
+    auto fdb = owned_fdb(cfg, all);
+    for (const auto& e : fdb) {
         if (!contains(w.fdb, e)) {
             (void)netlib::remove_fdb(host, index, e);
         }
     }
-    forget_learnt(host, cfg, w, index);
+    forget_learnt(host, cfg, w, index, all);
     for (const auto& e : w.fdb) {
+        if (contains(fdb, e)) {
+            continue;
+        }
         if (cfg.mode == Mode::L2) {
             netlib::append_fdb(host, index, e);  // one more remote of the all-zero MAC
         } else {
@@ -319,21 +326,32 @@ void converge(netlib::RouteSocket& host, const Config& cfg, const Underlay& u, i
     if (cfg.mode == Mode::L2) {
         return;
     }
+    std::vector<RouteSpec> wanted_keys;
+    for (const auto& r : w.routes) {
+        wanted_keys.push_back(route_key(r));
+    }
+    std::vector<RouteSpec> routes;
     for (const auto& r : owned_routes(host, index)) {
-        if (!contains(w.routes, route_key(r))) {
+        routes.push_back(route_key(r));
+        if (!contains(wanted_keys, route_key(r))) {
             (void)netlib::remove_route(host, route_key(r));
         }
     }
-    for (const auto& n : netlib::list_permanent_neighs(host, index)) {
+    auto neighs = netlib::list_permanent_neighs(host, index);
+    for (const auto& n : neighs) {
         if (!contains(w.neighs, n)) {
             (void)netlib::remove_neigh(host, index, n.ip);
         }
     }
     for (const auto& n : w.neighs) {
-        netlib::replace_neigh(host, index, n);
+        if (!contains(neighs, n)) {
+            netlib::replace_neigh(host, index, n);
+        }
     }
     for (const auto& r : w.routes) {
-        netlib::replace_route(host, r);
+        if (!contains(routes, route_key(r))) {
+            netlib::replace_route(host, r);
+        }
     }
 }
 
@@ -357,7 +375,7 @@ void check_overlay(netlib::RouteSocket& host, const Config& cfg, const Underlay&
         }
     }
     Wanted w = wanted(cfg, u, link->index);
-    auto fdb = owned_fdb(host, cfg, link->index);
+    auto fdb = owned_fdb(cfg, netlib::list_fdb(host, link->index));
     for (const auto& e : w.fdb) {
         if (!contains(fdb, e)) {
             plugin::check_failed("FDB entry " + e.mac.to_string() + " dst " + e.dst.to_string() +
