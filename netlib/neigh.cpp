@@ -54,6 +54,18 @@ void send_fdb(RouteSocket& sock, int ifindex, const FdbEntry& e, int flags) {
     detail::request(sock, msg.get(), "RTM_NEWNEIGH", fdb_label(ifindex, e));
 }
 
+// An RTM_DELNEIGH; false when there was nothing to delete (or no such device).
+bool send_delete(RouteSocket& sock, nl_msg* msg, const std::string& label) {
+    int err = detail::try_request(sock, msg);
+    if (err == ENOENT || err == ENODEV) {
+        return false;
+    }
+    if (err != 0) {
+        detail::fail(sock, err, "RTM_DELNEIGH", label);
+    }
+    return true;
+}
+
 // A dump of neighbour table `family`, filtered by the kernel to `ifindex` (strict checking) and
 // here again (kernels without it dump every device).
 template <class OnEntry>
@@ -102,14 +114,7 @@ bool remove_fdb(RouteSocket& sock, int ifindex, const FdbEntry& entry) {
     detail::MsgPtr msg = neigh_msg(RTM_DELNEIGH, 0, AF_BRIDGE, ifindex, NTF_SELF);
     put_mac(msg.get(), entry.mac);
     detail::put_addr(msg.get(), NDA_DST, entry.dst);
-    int err = detail::try_request(sock, msg.get());
-    if (err == ENOENT || err == ENODEV) {
-        return false;
-    }
-    if (err != 0) {
-        detail::fail(sock, err, "RTM_DELNEIGH", fdb_label(ifindex, entry));
-    }
-    return true;
+    return send_delete(sock, msg.get(), fdb_label(ifindex, entry));
 }
 
 std::vector<FdbEntry> list_fdb(RouteSocket& sock, int ifindex) {
@@ -139,14 +144,7 @@ void replace_neigh(RouteSocket& sock, int ifindex, const NeighEntry& entry) {
 bool remove_neigh(RouteSocket& sock, int ifindex, const IpAddr& ip) {
     detail::MsgPtr msg = neigh_msg(RTM_DELNEIGH, 0, to_af(ip.family()), ifindex, 0);
     detail::put_addr(msg.get(), NDA_DST, ip);
-    int err = detail::try_request(sock, msg.get());
-    if (err == ENOENT || err == ENODEV) {
-        return false;
-    }
-    if (err != 0) {
-        detail::fail(sock, err, "RTM_DELNEIGH", neigh_label(ifindex, ip));
-    }
-    return true;
+    return send_delete(sock, msg.get(), neigh_label(ifindex, ip));
 }
 
 std::vector<NeighEntry> list_permanent_neighs(RouteSocket& sock, int ifindex) {

@@ -33,6 +33,17 @@ protected:
         return out;
     }
 
+    // A's container pings B's and C's and opens a TCP connection to each, IPv4 and IPv6.
+    void expect_a_reaches_b_and_c(const std::vector<json>& results) {
+        for (int to : {1, 2}) {
+            for (int family : {4, 6}) {
+                std::string addr = address(results[to], family);
+                EXPECT_TRUE(reaches(ctrs_[0], addr)) << "A cannot ping " << addr;
+                EXPECT_EQ(tcp_exchange(ctrs_[to], ctrs_[0], addr), "hello") << addr;
+            }
+        }
+    }
+
     std::vector<TestNetns> ctrs_;
 };
 
@@ -62,13 +73,7 @@ TEST_F(VxlanTest, L2ModeJoinsContainersOnThreeNodesIntoOneSubnet) {
     EXPECT_EQ(fdb_on(0, kDevice), (std::vector<std::string>{std::string{kZero} + underlay4(1),
                                                             std::string{kZero} + underlay4(2)}));
 
-    for (int to : {1, 2}) {
-        for (int family : {4, 6}) {
-            std::string addr = address(results[to], family);
-            EXPECT_TRUE(reaches(ctrs_[0], addr)) << "A cannot ping " << addr;
-            EXPECT_EQ(tcp_exchange(ctrs_[to], ctrs_[0], addr), "hello") << addr;
-        }
-    }
+    expect_a_reaches_b_and_c(results);
 }
 
 TEST_F(VxlanTest, TheUnderlayCarriesUdpToTheVxlanPort) {
@@ -179,13 +184,7 @@ TEST_F(VxlanTest, RoutedModeRoutesEachNodesSubnetWithoutFlooding) {
     EXPECT_EQ(r[0]["flags"], json::array({"onlink"}));
     EXPECT_EQ(ip_on(0, "-6 route show fd91:3::/64").size(), 1U);
 
-    for (int to : {1, 2}) {
-        for (int family : {4, 6}) {
-            std::string addr = address(results[to], family);
-            EXPECT_TRUE(reaches(ctrs_[0], addr)) << "A cannot ping " << addr;
-            EXPECT_EQ(tcp_exchange(ctrs_[to], ctrs_[0], addr), "hello") << addr;
-        }
-    }
+    expect_a_reaches_b_and_c(results);
 }
 
 TEST_F(VxlanTest, RoutedPeersConvergeWhenAPeerIsRemoved) {
