@@ -65,11 +65,11 @@ json VxlanNodes::l2_conf(int i, bool v6_underlay) const {
                   {"gateway", "fd90::" + gw}}}}}}}};
 }
 
-json VxlanNodes::routed_conf(int i) const {
+json VxlanNodes::routed_conf(int i, bool v6_underlay) const {
     json peers = json::array();
     for (int j = 0; j < kNodes; ++j) {
         std::string n = std::to_string(j + 1);
-        peers.push_back({{"address", underlay4(j)},
+        peers.push_back({{"address", v6_underlay ? underlay6(j) : underlay4(j)},
                          {"subnets", {"10.91." + n + ".0/24", "fd91:" + n + "::/64"}}});
     }
     std::string n = std::to_string(i + 1);
@@ -78,7 +78,7 @@ json VxlanNodes::routed_conf(int i) const {
             {"type", "vxlan"},
             {"mode", "routed"},
             {"vni", kVni},
-            {"local", underlay4(i)},
+            {"local", v6_underlay ? underlay6(i) : underlay4(i)},
             {"peers", peers},
             {"isDefaultGateway", true},
             {"ipam",

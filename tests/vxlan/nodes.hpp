@@ -30,7 +30,7 @@ protected:
     json l2_conf(int i, bool v6_underlay = false) const;
     // Routed mode: node i owns 10.91.(i+1).0/24 and fd91:(i+1)::/64; `peers` lists every node with
     // its subnets.
-    json routed_conf(int i) const;
+    json routed_conf(int i, bool v6_underlay = false) const;
 
     // A plugin call on node `i` for container `ctr`.
     Call on_node(int i, const std::string& command, const TestNetns& ctr, const json& conf,

@@ -1,5 +1,6 @@
 // The vxlan plugin on three simulated nodes (network namespaces on an underlay bridge), as a
 // runtime on each node would call it; kernel state observed with `ip -j`, `bridge -j`, tcpdump.
+#include <algorithm>
 #include <atomic>
 #include <gtest/gtest.h>
 #include <set>
@@ -15,6 +16,10 @@ namespace {
 
 constexpr const char* kDevice = "vx-vxbr0";
 constexpr const char* kZero = "00:00:00:00:00:00 ";
+
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+}
 
 bool reaches(const TestNetns& from, const std::string& addr) {
     return eventually([&] { return ping(from.name, addr); });
@@ -185,6 +190,17 @@ TEST_F(VxlanTest, RoutedModeRoutesEachNodesSubnetWithoutFlooding) {
     EXPECT_EQ(ip_on(0, "-6 route show fd91:3::/64").size(), 1U);
 
     expect_a_reaches_b_and_c(results);
+}
+
+TEST_F(VxlanTest, RoutedModeOverAnIpv6Underlay) {
+    auto results = container_per_node([this](int i) { return routed_conf(i, true); });
+    ASSERT_FALSE(HasFailure());
+    EXPECT_EQ(ip_on(0, std::string{"link show dev "} + kDevice)[0]["mtu"], 1430);
+    std::string mac_c = ip_on(2, "link show " + std::string{kDevice})[0]["address"];
+    EXPECT_TRUE(contains(fdb_on(0, kDevice), mac_c + " " + underlay6(2)));
+    for (int family : {4, 6}) {
+        EXPECT_TRUE(reaches(ctrs_[0], address(results[2], family)));
+    }
 }
 
 TEST_F(VxlanTest, RoutedPeersConvergeWhenAPeerIsRemoved) {
