@@ -118,28 +118,26 @@ void refuse_bridge_keys(const json& j, Mode mode) {
 
 }  // namespace
 
-Config Config::parse(const cni::Request& req) {
-    const json& j = req.config;
-    Config c;
+namespace {
+
+Mode parse_mode(const json& j) {
     std::string mode = cni::json_util::get_string(j, "mode").value_or("l2");
-    if (mode == "routed") {
-        c.mode = Mode::Routed;
-    } else if (mode != "l2") {
+    if (mode != "l2" && mode != "routed") {
         throw config_error("invalid \"mode\" \"" + mode + "\": must be \"l2\" or \"routed\"");
     }
-    refuse_bridge_keys(j, c.mode);
-    auto vni = cni::json_util::get_int(j, "vni");
-    if (!vni || *vni < 1 || *vni > kMaxVni) {
-        throw config_error("invalid or missing \"vni\": must be an integer in 1..16777215");
-    }
-    c.vni = static_cast<std::uint32_t>(*vni);
-    c.port =
-        static_cast<std::uint16_t>(cni::json_util::get_int_in(j, "port", 1, 65535).value_or(4789));
-    if (auto dev = cni::json_util::get_string(j, "dev")) {
+    return mode == "routed" ? Mode::Routed : Mode::L2;
+}
+
+// `dev`, `local`, `group` and how they fit together and with the peers.
+void parse_underlay(const json& j, Config& c) {
+    if (cni::json_util::get_string(j, "dev")) {
         c.dev = ifname_key(j, "dev", "");
     }
     c.local = address_key(j, "local");
     c.group = address_key(j, "group");
+    if (c.dev.empty() && !c.local) {
+        throw config_error("the underlay is not given: set \"dev\" or \"local\"");
+    }
     if (c.group && (!c.group->is_multicast() || c.mode == Mode::Routed)) {
         throw config_error("invalid \"group\" " + c.group->to_string() +
                            (c.mode == Mode::Routed ? ": routed mode does not flood"
@@ -151,6 +149,45 @@ Config Config::parse(const cni::Request& req) {
     if (c.group && c.dev.empty()) {
         throw config_error("\"group\" needs \"dev\": the underlay device joins the group");
     }
+}
+
+std::vector<Peer> parse_peers(const json& j, const Config& c) {
+    std::vector<Peer> out;
+    const json* peers = cni::json_util::find(j, "peers");
+    if (peers == nullptr || peers->is_null()) {
+        return out;
+    }
+    if (!peers->is_array()) {
+        throw config_error("invalid \"peers\": must be a list");
+    }
+    auto family = c.local   ? c.local->family()
+                  : c.group ? c.group->family()
+                            : std::optional<netlib::Family>{};
+    for (std::size_t i = 0; i < peers->size(); ++i) {
+        out.push_back(parse_peer((*peers)[i], c.mode, i));
+        if (family && out.back().address.family() != *family) {
+            throw config_error("peer " + out.back().address.to_string() +
+                               " is not of the underlay's address family");
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+Config Config::parse(const cni::Request& req) {
+    const json& j = req.config;
+    Config c;
+    c.mode = parse_mode(j);
+    refuse_bridge_keys(j, c.mode);
+    auto vni = cni::json_util::get_int(j, "vni");
+    if (!vni || *vni < 1 || *vni > kMaxVni) {
+        throw config_error("invalid or missing \"vni\": must be an integer in 1..16777215");
+    }
+    c.vni = static_cast<std::uint32_t>(*vni);
+    c.port =
+        static_cast<std::uint16_t>(cni::json_util::get_int_in(j, "port", 1, 65535).value_or(4789));
+    parse_underlay(j, c);
     c.learning = cni::json_util::get_bool(j, "learning").value_or(c.mode == Mode::L2);
     if (auto mtu = cni::json_util::get_int_in(j, "mtu", 0, 65535); mtu && *mtu != 0) {
         if (*mtu < 68) {
@@ -163,29 +200,9 @@ Config Config::parse(const cni::Request& req) {
     if (c.device == c.bridge) {
         throw config_error("\"vxlanName\" and \"bridge\" must differ");
     }
-    if (const json* peers = cni::json_util::find(j, "peers"); peers && !peers->is_null()) {
-        if (!peers->is_array()) {
-            throw config_error("invalid \"peers\": must be a list");
-        }
-        for (std::size_t i = 0; i < peers->size(); ++i) {
-            c.peers.push_back(parse_peer((*peers)[i], c.mode, i));
-        }
-    }
-    if (c.dev.empty() && !c.local) {
-        throw config_error("the underlay is not given: set \"dev\" or \"local\"");
-    }
+    c.peers = parse_peers(j, c);
     if (c.mode == Mode::Routed) {
         c.local_subnets = ipam_subnets(req.conf.ipam);
-    }
-    if (auto family = c.local   ? c.local->family()
-                      : c.group ? c.group->family()
-                                : std::optional<netlib::Family>{}) {
-        for (const auto& p : c.peers) {
-            if (p.address.family() != *family) {
-                throw config_error("peer " + p.address.to_string() +
-                                   " is not of the underlay's address family");
-            }
-        }
     }
     return c;
 }
