@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "netlib/netns.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/vxlan/nodes.hpp"
 
@@ -278,6 +279,25 @@ TEST_F(VxlanTest, NothingIsLeftAfterDelAndGcOnEveryNode) {
         EXPECT_TRUE(ip_on(i, "route show 10.91.0.0/16").empty());
         EXPECT_TRUE(reservations_on(i).empty());
     }
+}
+
+TEST_F(VxlanTest, DelIsIdempotentAndWorksWithoutTheContainerNetns) {
+    auto gone = make_netns("gone");
+    auto kept = make_netns("kept");
+    add_on(0, gone, l2_conf(0));
+    add_on(0, kept, l2_conf(0));
+    ASSERT_EQ(reservations_on(0).size(), 4U);
+    // The container's namespace is gone: its file, and the last handle on it.
+    netlib::remove_named_netns(gone.name);
+    { netlib::Netns last = std::move(gone.ns); }
+    EXPECT_EQ(on_node(0, "DEL", gone, l2_conf(0)).r.exit_code, 0);
+    EXPECT_EQ(on_node(0, "DEL", gone, l2_conf(0)).r.exit_code, 0);
+    EXPECT_EQ(reservations_on(0).size(), 2U);  // kept's two addresses
+    EXPECT_EQ(on_node(0, "DEL", kept, l2_conf(0)).r.exit_code, 0);
+    EXPECT_EQ(on_node(0, "DEL", kept, l2_conf(0)).r.exit_code, 0);
+    EXPECT_TRUE(reservations_on(0).empty());
+    // The kernel removes the gone namespace's veth on its own schedule.
+    EXPECT_TRUE(eventually([&] { return ip_on(0, "link show master vxbr0").size() == 1U; }));
 }
 
 TEST_F(VxlanTest, BadInputIsRefusedByNameAndCreatesNothing) {
