@@ -29,6 +29,10 @@ protected:
                          {"dataDir", "/var/lib/cni/gc-rule"},
                          {"subnet", "10.9.0.0/24"}};
         }
+        if (type == "vxlan") {
+            c["vni"] = 42;
+            c["dev"] = "ul0";
+        }
         return c;
     }
 
@@ -47,7 +51,7 @@ TEST_F(GcRule, EveryPluginRejectsAMalformedListWithCode7) {
         json::array({"c1"}),                                      // not an object
     };
     for (const char* type : {"bridge", "bandwidth", "portmap", "firewall", "tuning", "host-local",
-                             "macvlan", "ipvlan", "vlan", "tap", "static"}) {
+                             "macvlan", "ipvlan", "vlan", "tap", "static", "vxlan"}) {
         for (const json& valid : malformed) {
             auto r = gc(type, valid);
             EXPECT_NE(r.exit_code, 0) << type << " accepted " << valid;
