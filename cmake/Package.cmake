@@ -4,16 +4,17 @@
 #   cmake --build --preset release --target package     # or: cd build/release && cpack -G DEB
 #
 # gives build/release/sdnet_<version>_<arch>.deb: plugins in /opt/cni/bin (SDNET_CNI_INSTALL_DIR), sdnet
-# in /usr/bin, examples in /usr/share/doc/sdnet/examples, sdnet(8) and sdnet-plugins(8), and
-# /usr/share/bash-completion/completions/sdnet. /opt/cni/bin, not /usr/lib/cni: Debian's
+# and sdrun in /usr/bin, examples in /usr/share/doc/sdnet/examples, sdnet(8), sdnet-plugins(8)
+# and sdrun(8), and /usr/share/bash-completion/completions/{sdnet,sdrun}. /opt/cni/bin, not /usr/lib/cni: Debian's
 # containernetworking-plugins owns the files there, and /opt/cni/bin is where containerd, CRI-O
 # and kubelet look by default.
 
 file(GLOB sdnet_example_conflists ${PROJECT_SOURCE_DIR}/conf/*.conflist)
 install(FILES ${sdnet_example_conflists} DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(DIRECTORY conf/containerd DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
-install(FILES conf/man/sdnet.8 conf/man/sdnet-plugins.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
-install(FILES conf/completion/sdnet
+install(FILES conf/man/sdnet.8 conf/man/sdnet-plugins.8 conf/man/sdrun.8
+        DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+install(FILES conf/completion/sdnet conf/completion/sdrun
         DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions)
 
 set(CPACK_GENERATOR DEB)

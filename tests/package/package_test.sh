@@ -84,8 +84,8 @@ dpkg -x "$deb" "$root"
 
 expected=(
     /usr/bin/sdnet
-    /usr/share/man/man8/sdnet.8 /usr/share/man/man8/sdnet-plugins.8
-    /usr/share/bash-completion/completions/sdnet
+    /usr/share/man/man8/sdnet.8 /usr/share/man/man8/sdnet-plugins.8 /usr/share/man/man8/sdrun.8
+    /usr/share/bash-completion/completions/sdnet /usr/share/bash-completion/completions/sdrun
     /usr/share/doc/sdnet/examples/10-sdnet-bridge.conflist
     /usr/share/doc/sdnet/examples/containerd/10-sdnet.conflist
     /usr/share/doc/sdnet/examples/containerd/config.toml
@@ -113,7 +113,7 @@ if [ -e "$build/runtime/sdrun/sdrun" ]; then
     [ "$out" = "sdrun $version" ] || fail "sdrun --version printed '$out', package is $version"
 fi
 
-for page in sdnet sdnet-plugins; do
+for page in sdnet sdnet-plugins sdrun; do
     err=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$root/usr/share/man/man8/$page.8" 2>&1 >"$work/$page.txt")
     [ -z "$err" ] || fail "man $page: $err"
     grep -q "^NAME" "$work/$page.txt" || fail "man $page renders no NAME section"
@@ -121,6 +121,13 @@ done
 for key in ingressPolicy portMappings ingressRate isGateway sysctl ranges; do
     grep -q "$key" "$work/sdnet-plugins.txt" || fail "sdnet-plugins(8) does not describe $key"
 done
+# sdrun(8) names every option `sdrun run --help` lists.
+if [ -e "$build/runtime/sdrun/sdrun" ]; then
+    for opt in $("$build/runtime/sdrun/sdrun" run --help | grep -o '^ *\(-[a-z], \)\?--[a-z-]*' |
+                 grep -o -- '--[a-z-]*'); do
+        grep -q -- "${opt//-/.}" "$work/sdrun.txt" || fail "sdrun(8) does not describe $opt"
+    done
+fi
 echo "man pages: ok"
 
 # Completion as bash runs it: COMP_WORDS/COMP_CWORD set, _sdnet called, COMPREPLY read.
@@ -137,6 +144,26 @@ want="lo sdnet-bridge sdnet-macvlan sdnet-ipvlan sdnet-vlan sdnet-tap "
 [ "$got" = "$want" ] || fail "completion of networks in the examples: '$got', not '$want'"
 got=$(complete_words sdnet attach --e | tr '\n' ' ')
 [ "$got" = "--egress-rate --egress-burst " ] || fail "completion of 'sdnet attach --e': '$got'"
+complete_sdrun() {
+    PATH="$root/usr/bin:$PATH" bash -c '
+        source "$1"; shift
+        COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _sdrun; printf "%s\n" "${COMPREPLY[@]}"
+    ' _ "$root/usr/share/bash-completion/completions/sdrun" "$@"
+}
+got=$(complete_sdrun sdrun image i | tr '\n' ' ')
+[ "$got" = "import inspect " ] || fail "completion of 'sdrun image i': '$got'"
+got=$(complete_sdrun sdrun run --cpu | tr '\n' ' ')
+[ "$got" = "--cpus --cpu-shares --cpuset-cpus --cpuset-mems " ] ||
+    fail "completion of 'sdrun run --cpu': '$got'"
+# Image names from the store --root names: one imported image.
+store=$work/sdrun-store
+mkdir -p "$store"
+mkdir -p "$work/tiny/etc" && echo tiny >"$work/tiny/etc/hostname"
+tar -C "$work/tiny" -cf "$work/tiny.tar" .
+"$root/usr/bin/sdrun" --root "$store" image import tiny "$work/tiny.tar" >/dev/null ||
+    fail "sdrun image import of a one-file rootfs failed"
+got=$(complete_sdrun sdrun --root "$store" run "" | tr '\n' ' ')
+[ "$got" = "tiny " ] || fail "completion of images in 'sdrun --root S run': '$got'"
 echo "bash completion: ok"
 
 if [ "$(id -u)" -ne 0 ] || ! unshare --net --mount true 2>/dev/null; then
