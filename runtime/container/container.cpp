@@ -2,10 +2,12 @@
 
 #include <cerrno>
 #include <csignal>
+#include <optional>
 
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +15,9 @@
 #include "netlib/fd.hpp"
 #include "runtime/container/cgroup.hpp"
 #include "runtime/container/error.hpp"
+#include "runtime/container/init.hpp"
+#include "runtime/container/pty.hpp"
+#include "runtime/container/sealed_binary.hpp"
 #include "runtime/container/setup.hpp"
 
 namespace sdrun {
@@ -25,8 +30,6 @@ void forward_signal(int sig) {
         kill(g_container_pid, sig);
     }
 }
-
-constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
 // Forwards the signals above to the container while it lives; restores the old handlers.
 class SignalForwarder {
@@ -183,7 +186,42 @@ std::string read_all(int fd) {
     throw Error(message);
 }
 
-pid_t clone_child(const Spec& spec, Pipe& sync, Pipe& errors) {
+// What the child needs besides the spec, opened and compiled here so that a bad profile or a
+// missing init fails before anything is created.
+struct ChildResources {
+    std::optional<SeccompFilter> seccomp;
+    netlib::Fd init;
+    netlib::Fd console_parent;
+    netlib::Fd console_child;
+
+    explicit ChildResources(const Spec& spec) {
+        if (spec.seccomp) {
+            seccomp.emplace(*spec.seccomp);
+        }
+        if (!spec.process.init.empty()) {
+            init = open_sealed_binary(spec.process.init);
+        }
+        if (spec.process.terminal) {
+            int fds[2];
+            if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+                throw system_error("socketpair failed", errno);
+            }
+            console_parent = netlib::Fd(fds[0]);
+            console_child = netlib::Fd(fds[1]);
+        }
+    }
+};
+
+// Relays the pty the child sends until the container's PID 1 has ended.
+void relay_terminal(const ChildResources& res, pid_t pid) {
+    auto master = receive_console(res.console_parent.get());
+    netlib::Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    if (master && pidfd) {
+        relay_console(master.get(), pidfd.get());
+    }
+}
+
+pid_t clone_child(const Spec& spec, Pipe& sync, Pipe& errors, ChildResources& res) {
     // A raw clone acts like fork with new namespaces; this process is single-threaded.
     auto pid = static_cast<pid_t>(
         syscall(SYS_clone, clone_flags(spec) | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
@@ -193,7 +231,9 @@ pid_t clone_child(const Spec& spec, Pipe& sync, Pipe& errors) {
     if (pid == 0) {
         sync.write.reset();
         errors.read.reset();
-        container_main(spec, sync.read.get(), errors.write.get());
+        res.console_parent.reset();
+        container_main(spec, {sync.read.get(), errors.write.get(), res.console_child.get(),
+                              res.init.get(), res.seccomp ? &*res.seccomp : nullptr});
     }
     return pid;
 }
@@ -204,12 +244,14 @@ RunResult run_container(const Spec& spec, const std::string& name) {
     if (spec.process.args.empty()) {
         throw Error("no command to run");
     }
+    ChildResources res(spec);
     Cgroup cgroup(name, spec.resources);
     auto sync = make_pipe();
     auto errors = make_pipe();
-    Child child(clone_child(spec, sync, errors));
+    Child child(clone_child(spec, sync, errors, res));
     sync.read.reset();
     errors.write.reset();
+    res.console_child.reset();
     cgroup.add(child.pid());
     SignalForwarder forwarder(child.pid());
     // A child gone before it was released reports nothing; its status is the result.
@@ -217,6 +259,9 @@ RunResult run_container(const Spec& spec, const std::string& name) {
     if (!report.empty()) {
         child.wait();
         throw_setup_error(report);
+    }
+    if (spec.process.terminal) {
+        relay_terminal(res, child.pid());
     }
     int status = child.wait();
     RunResult result;
