@@ -71,7 +71,8 @@ const fs::path& Tarball::close() {
     return path_;
 }
 
-fs::path busybox_tarball(const fs::path& dir) {
+fs::path busybox_tarball(const fs::path& dir,
+                         const std::function<void(const fs::path& rootfs)>& customize) {
     auto rootfs = dir / "busybox-rootfs";
     fs::create_directories(rootfs / "bin");
     fs::copy_file("/bin/busybox", rootfs / "bin/busybox");
@@ -81,6 +82,9 @@ fs::path busybox_tarball(const fs::path& dir) {
         if (!name.empty() && name != "busybox") {
             fs::create_symlink("busybox", rootfs / "bin" / name);
         }
+    }
+    if (customize) {
+        customize(rootfs);
     }
     auto tarball = dir / "busybox.tar.gz";
     auto tar =
@@ -92,10 +96,11 @@ fs::path busybox_tarball(const fs::path& dir) {
     return tarball;
 }
 
-Outcome sdrun(const fs::path& root, const std::vector<std::string>& args) {
+Outcome sdrun(const fs::path& root, const std::vector<std::string>& args,
+              const std::vector<std::string>& env) {
     std::vector<std::string> argv = {SDRUN_EXE, "--root", root.string()};
     argv.insert(argv.end(), args.begin(), args.end());
-    return sdnet_test::run_process(argv);
+    return sdnet_test::run_process(argv, env);
 }
 
 Background::Background(const fs::path& root, const std::vector<std::string>& args) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,11 +43,14 @@ private:
 
 // Writes <dir>/busybox.tar.gz: /bin/busybox from the host's busybox-static and a relative
 // symlink /bin/<applet> -> busybox for each applet (`busybox --install -s` would link to the
-// absolute path it runs from, which does not exist inside a container).
-fs::path busybox_tarball(const fs::path& dir);
+// absolute path it runs from, which does not exist inside a container). `customize`, when given,
+// adds to the rootfs directory before it is packed.
+fs::path busybox_tarball(const fs::path& dir,
+                         const std::function<void(const fs::path& rootfs)>& customize = {});
 
-// The sdrun executable with --root `root`.
-Outcome sdrun(const fs::path& root, const std::vector<std::string>& args);
+// The sdrun executable with --root `root` (and `env` added to the environment).
+Outcome sdrun(const fs::path& root, const std::vector<std::string>& args,
+              const std::vector<std::string>& env = {});
 
 // sdrun started in the background (stdin /dev/null, stdout and stderr to files), for tests that
 // act on a running container. Killed and reaped on destruction if still running.
