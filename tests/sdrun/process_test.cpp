@@ -14,9 +14,18 @@ namespace {
 
 using sdnet::test::eventually;
 
+// A file of /proc/<pid>/: "" once the process is gone (reading then fails with ESRCH).
+std::string read_proc(const fs::path& file) {
+    try {
+        return read_text(file);
+    } catch (const std::exception&) {
+        return "";
+    }
+}
+
 // The value of `key` in /proc/<pid>/status ("" once the process is gone).
 std::string status_field(pid_t pid, const std::string& key) {
-    for (const auto& line : lines(read_text("/proc/" + std::to_string(pid) + "/status"))) {
+    for (const auto& line : lines(read_proc("/proc/" + std::to_string(pid) + "/status"))) {
         if (line.rfind(key + ":\t", 0) == 0) {
             return line.substr(key.size() + 2);
         }
@@ -48,7 +57,7 @@ std::vector<ProcessInfo> children_of(pid_t parent) {
         if (name.find_first_not_of("0123456789") != std::string::npos) {
             continue;
         }
-        auto stat = read_text(entry.path() / "stat");
+        auto stat = read_proc(entry.path() / "stat");
         auto close = stat.rfind(')');
         if (close == std::string::npos) {
             continue;
