@@ -186,35 +186,44 @@ std::string read_all(int fd) {
     throw Error(message);
 }
 
-// What the child needs besides the spec, opened and compiled here so that a bad profile or a
-// missing init fails before anything is created.
+// A connected pair of AF_UNIX sockets of `type`: the parent's end and the child's.
+std::pair<netlib::Fd, netlib::Fd> socket_pair(int type) {
+    int fds[2];
+    if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) != 0) {
+        throw system_error("socketpair failed", errno);
+    }
+    return {netlib::Fd(fds[0]), netlib::Fd(fds[1])};
+}
+
+// What the child needs besides the spec, opened here so that a missing init fails before
+// anything is created.
 struct ChildResources {
-    std::optional<SeccompFilter> seccomp;
     netlib::Fd init;
-    netlib::Fd console_parent;
-    netlib::Fd console_child;
+    std::pair<netlib::Fd, netlib::Fd> console;  // the pty master comes over it
+    std::pair<netlib::Fd, netlib::Fd> seccomp;  // the seccomp program goes over it
 
     explicit ChildResources(const Spec& spec) {
-        if (spec.seccomp) {
-            seccomp.emplace(*spec.seccomp);
-        }
         if (!spec.process.init.empty()) {
             init = open_sealed_binary(spec.process.init);
         }
         if (spec.process.terminal) {
-            int fds[2];
-            if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-                throw system_error("socketpair failed", errno);
-            }
-            console_parent = netlib::Fd(fds[0]);
-            console_child = netlib::Fd(fds[1]);
+            console = socket_pair(SOCK_STREAM);
         }
+        if (spec.seccomp) {
+            seccomp = socket_pair(SOCK_SEQPACKET);
+        }
+    }
+
+    // After the clone: the parent keeps its ends only.
+    void close_child_ends() {
+        console.second.reset();
+        seccomp.second.reset();
     }
 };
 
 // Relays the pty the child sends until the container's PID 1 has ended.
 void relay_terminal(const ChildResources& res, pid_t pid) {
-    auto master = receive_console(res.console_parent.get());
+    auto master = receive_console(res.console.first.get());
     netlib::Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
     if (master && pidfd) {
         relay_console(master.get(), pidfd.get());
@@ -231,9 +240,10 @@ pid_t clone_child(const Spec& spec, Pipe& sync, Pipe& errors, ChildResources& re
     if (pid == 0) {
         sync.write.reset();
         errors.read.reset();
-        res.console_parent.reset();
-        container_main(spec, {sync.read.get(), errors.write.get(), res.console_child.get(),
-                              res.init.get(), res.seccomp ? &*res.seccomp : nullptr});
+        res.console.first.reset();
+        res.seccomp.first.reset();
+        container_main(spec, {sync.read.get(), errors.write.get(), res.console.second.get(),
+                              res.init.get(), res.seccomp.second.get()});
     }
     return pid;
 }
@@ -251,11 +261,18 @@ RunResult run_container(const Spec& spec, const std::string& name) {
     Child child(clone_child(spec, sync, errors, res));
     sync.read.reset();
     errors.write.reset();
-    res.console_child.reset();
+    res.close_child_ends();
     cgroup.add(child.pid());
     SignalForwarder forwarder(child.pid());
     // A child gone before it was released reports nothing; its status is the result.
-    auto report = release_child(sync.write.get()) ? read_all(errors.read.get()) : std::string{};
+    std::string report;
+    if (release_child(sync.write.get())) {
+        // Built while the child mounts its root: off the critical path.
+        if (spec.seccomp) {
+            send_seccomp_program(res.seccomp.first.get(), *spec.seccomp);
+        }
+        report = read_all(errors.read.get());
+    }
     if (!report.empty()) {
         child.wait();
         throw_setup_error(report);

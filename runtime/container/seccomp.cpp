@@ -5,6 +5,14 @@
 #include <nlohmann/json.hpp>
 #include <seccomp.h>
 
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/filter.h>
+
+#include "netlib/fd.hpp"
 #include "runtime/container/capabilities.hpp"
 #include "runtime/container/error.hpp"
 
@@ -145,10 +153,45 @@ SeccompFilter::~SeccompFilter() {
     seccomp_release(ctx_);
 }
 
-void SeccompFilter::load() const {
-    if (int rc = seccomp_load(ctx_); rc != 0) {
-        throw system_error("cannot load the seccomp filter", -rc);
+std::string SeccompFilter::program() const {
+    // libseccomp 2.5 exports only to an fd: a memfd, where a write cannot raise SIGPIPE.
+    netlib::Fd memfd(memfd_create("seccomp", MFD_CLOEXEC));
+    if (!memfd) {
+        throw system_error("memfd_create failed", errno);
     }
+    if (int rc = seccomp_export_bpf(ctx_, memfd.get()); rc != 0) {
+        throw system_error("cannot generate the seccomp program", -rc);
+    }
+    std::string out(static_cast<std::size_t>(lseek(memfd.get(), 0, SEEK_END)), '\0');
+    if (pread(memfd.get(), out.data(), out.size(), 0) != static_cast<ssize_t>(out.size())) {
+        throw system_error("cannot read the seccomp program", errno);
+    }
+    return out;
+}
+
+void install_seccomp_program(const std::string& program) {
+    sock_fprog prog{static_cast<unsigned short>(program.size() / sizeof(sock_filter)),
+                    reinterpret_cast<sock_filter*>(const_cast<char*>(program.data()))};
+    if (program.empty() || program.size() % sizeof(sock_filter) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0) {
+        throw system_error("cannot install the seccomp filter", program.empty() ? EINVAL : errno);
+    }
+}
+
+void send_seccomp_program(int socket_fd, const Seccomp& seccomp) {
+    auto program = SeccompFilter(seccomp).program();
+    if (send(socket_fd, program.data(), program.size(), MSG_NOSIGNAL) < 0 && errno != EPIPE) {
+        throw system_error("cannot send the seccomp program", errno);
+    }
+}
+
+std::string receive_seccomp_program(int socket_fd) {
+    ssize_t size = recv(socket_fd, nullptr, 0, MSG_PEEK | MSG_TRUNC);
+    std::string program(size > 0 ? static_cast<std::size_t>(size) : 0, '\0');
+    if (size <= 0 || recv(socket_fd, program.data(), program.size(), 0) != size) {
+        throw Error("no seccomp program from sdrun");
+    }
+    return program;
 }
 
 // docker's profile format ----------------------------------------------------------------------

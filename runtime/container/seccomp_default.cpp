@@ -126,9 +126,9 @@ Seccomp default_seccomp(const std::vector<int>& caps) {
     Seccomp s;
     s.default_action = SeccompAction::errno_ret;
     s.default_errno = EPERM;
-#if defined(__x86_64__)
-    s.architectures = {"x86", "x32"};  // 32-bit programs get the same rules
-#endif
+    // Native syscalls only. docker adds the x86 and x32 tables, which makes libseccomp's
+    // compilation 20 times slower (10 ms instead of 0.5 ms per run, measured here); a 32-bit
+    // program is killed at its first syscall instead. A profile file can list them.
     s.syscalls.push_back(allow(kAlwaysAllowed));
     // Any socket but AF_VSOCK (40), which reaches the hypervisor rather than the network.
     s.syscalls.push_back(allow({"socket"}, {{0, 40, 0, SeccompOp::ne}}));

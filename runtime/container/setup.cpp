@@ -25,6 +25,7 @@
 #include "runtime/container/init.hpp"
 #include "runtime/container/pty.hpp"
 #include "runtime/container/rlimits.hpp"
+#include "runtime/container/seccomp.hpp"
 
 namespace sdrun {
 namespace fs = std::filesystem;
@@ -247,12 +248,13 @@ void set_capabilities(const std::vector<int>& caps) {
 // then the remaining sets. Seccomp comes last with no_new_privs (its filter then also covers
 // the calls above); without it, before capabilities are dropped, as loading then needs
 // CAP_SYS_ADMIN.
-void become_user(const Process& p, const SeccompFilter* seccomp) {
+void become_user(const Process& p, int seccomp_fd) {
     if (p.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
         throw system_error("cannot set no_new_privs", errno);
     }
-    if (seccomp != nullptr && !p.no_new_privileges) {
-        seccomp->load();
+    auto seccomp = seccomp_fd >= 0 ? receive_seccomp_program(seccomp_fd) : std::string();
+    if (!seccomp.empty() && !p.no_new_privileges) {
+        install_seccomp_program(seccomp);
     }
     drop_bounding(p.capabilities);
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 ||
@@ -263,8 +265,8 @@ void become_user(const Process& p, const SeccompFilter* seccomp) {
             errno);
     }
     set_capabilities(p.capabilities);
-    if (seccomp != nullptr && p.no_new_privileges) {
-        seccomp->load();
+    if (!seccomp.empty() && p.no_new_privileges) {
+        install_seccomp_program(seccomp);
     }
 }
 
@@ -389,7 +391,7 @@ void set_up(const Spec& spec, const ChildContext& ctx) {
     }
     enter_cwd(spec.process.cwd);
     apply_rlimits(spec.process.rlimits);
-    become_user(spec.process, ctx.seccomp);
+    become_user(spec.process, ctx.seccomp_fd);
 }
 
 }  // namespace

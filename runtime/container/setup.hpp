@@ -1,6 +1,5 @@
 #pragma once
 
-#include "runtime/container/seccomp.hpp"
 #include "runtime/container/spec.hpp"
 
 // The container side of run_container: runs in the cloned child, in its new namespaces.
@@ -12,7 +11,7 @@ struct ChildContext {
     int error_fd = -1;    // "<errno> <message>" on failure; close-on-exec
     int console_fd = -1;  // process.terminal: where the pty master goes
     int init_fd = -1;     // process.init opened by open_sealed_binary
-    const SeccompFilter* seccomp = nullptr;  // compiled from spec.seccomp
+    int seccomp_fd = -1;  // spec.seccomp: where its program comes (send_seccomp_program)
 };
 
 // Waits for the sync byte, sets the container up and execs the process (after starting the
