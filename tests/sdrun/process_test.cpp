@@ -3,7 +3,13 @@
 // the container (what the command sees) and from outside (exit status, stderr, the host's files).
 #include <csignal>
 #include <fstream>
+#include <memory>
+#include <termios.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/sdrun/run_fixture.hpp"
@@ -295,6 +301,84 @@ TEST_F(RunTest, TtyGivesAPtyAsControllingTerminal) {
     r = sh(script);
     EXPECT_EQ(r.status, 1);
     EXPECT_EQ(r.out, "not a tty\n");
+}
+
+// A pty pair standing for the user's terminal.
+struct OuterTerminal {
+    OuterTerminal() {
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0) {
+            slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);  // NOLINT: one thread
+        }
+    }
+
+    OuterTerminal(const OuterTerminal&) = delete;
+    OuterTerminal& operator=(const OuterTerminal&) = delete;
+
+    ~OuterTerminal() {
+        close(slave);
+        close(master);
+    }
+
+    bool canonical() const {
+        termios t{};
+        return tcgetattr(slave, &t) == 0 && (t.c_lflag & ICANON) != 0;
+    }
+
+    // What the terminal shows, read until `expected` is in it or a deadline passes.
+    std::string read_until(const std::string& expected) const {
+        std::string out;
+        eventually([&] {
+            pollfd p{master, POLLIN, 0};
+            char buf[256];
+            if (poll(&p, 1, 0) == 1) {
+                auto n = read(master, buf, sizeof buf);
+                out.append(buf, static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+            }
+            return out.find(expected) != std::string::npos;
+        });
+        return out;
+    }
+
+    int master = -1;
+    int slave = -1;
+};
+
+// sdrun -t on a terminal: raw mode there while the container runs (keys go to the container's
+// pty unprocessed), the terminal's settings back afterwards.
+TEST_F(RunTest, TtyPutsTheCallersTerminalInRawModeAndRestoresIt) {
+    OuterTerminal term;
+    ASSERT_GE(term.slave, 0);
+    ASSERT_TRUE(term.canonical());
+    std::vector<std::string> args = {
+        SDRUN_EXE, "--root", root.string(), "run", "--rm", "--name",
+        id,        "-t",     "busybox",     "sh",  "-c",   "read x; echo got:$x"};
+    std::vector<char*> argv;
+    for (auto& a : args) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    for (int fd : {0, 1, 2}) {
+        posix_spawn_file_actions_adddup2(&actions, term.slave, fd);
+    }
+    pid_t pid = -1;
+    ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    // Killed and reaped if an assertion ends the test early.
+    std::unique_ptr<pid_t, void (*)(pid_t*)> reaper(&pid, [](pid_t* p) {
+        kill(*p, SIGKILL);
+        waitpid(*p, nullptr, 0);
+    });
+    ASSERT_TRUE(eventually([&] { return !term.canonical(); })) << "never in raw mode";
+    ASSERT_EQ(write(term.master, "hi\r", 3), 3);
+    ASSERT_NE(term.read_until("got:hi\r\n").find("got:hi\r\n"), std::string::npos);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    reaper.release();
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_TRUE(term.canonical()) << "the terminal's settings were not restored";
 }
 
 // --- known escapes ----------------------------------------------------------------------------
