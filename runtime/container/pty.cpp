@@ -97,13 +97,17 @@ private:
     bool active_;
 };
 
-void copy_window_size(int master) {
+// Gives the container's pty the size of the caller's terminal when it differs from `last`.
+// Called on SIGWINCH (poll's EINTR) and before input is passed on, so a resize is seen in
+// whichever order the signal and the next keys arrive.
+void follow_window_size(int master, winsize& last) {
     winsize size{};
-    for (int fd : {0, 1}) {
-        if (ioctl(fd, TIOCGWINSZ, &size) == 0) {
-            ioctl(master, TIOCSWINSZ, &size);
-            return;
-        }
+    if (ioctl(0, TIOCGWINSZ, &size) != 0 && ioctl(1, TIOCGWINSZ, &size) != 0) {
+        return;
+    }
+    if (size.ws_row != last.ws_row || size.ws_col != last.ws_col) {
+        ioctl(master, TIOCSWINSZ, &size);
+        last = size;
     }
 }
 
@@ -152,12 +156,14 @@ netlib::Fd receive_console(int socket_fd) {
 
 void relay_console(int master, int pidfd) {
     RawMode raw(0);
-    copy_window_size(master);
+    winsize size{};
+    follow_window_size(master, size);
     pollfd fds[] = {{master, POLLIN, 0}, {pidfd, POLLIN, 0}, {0, POLLIN, 0}};
     nfds_t count = 3;
     for (;;) {
         if (poll(fds, count, -1) < 0) {
             if (errno == EINTR) {
+                follow_window_size(master, size);
                 continue;
             }
             throw system_error("poll on the console failed", errno);
@@ -165,8 +171,11 @@ void relay_console(int master, int pidfd) {
         if (fds[0].revents != 0 && !copy_once(master, 1)) {
             fds[0].fd = -1;  // no slave left open: nothing more will come
         }
-        if (count == 3 && fds[2].revents != 0 && !copy_once(0, master)) {
-            count = 2;  // stdin ended: the container keeps its terminal
+        if (count == 3 && fds[2].revents != 0) {
+            follow_window_size(master, size);
+            if (!copy_once(0, master)) {
+                count = 2;  // stdin ended: the container keeps its terminal
+            }
         }
         if (fds[1].revents != 0) {
             break;

@@ -19,7 +19,8 @@ netlib::Fd receive_console(int socket_fd);
 
 // Copies the caller's stdin to `master` and `master` to its stdout until the process behind
 // `pidfd` has ended and the master is drained. The window size of the caller's terminal is
-// passed on, and its stdin is in raw mode meanwhile when it is a terminal (restored after).
+// passed on, at the start and when it changes; the caller's stdin is in raw mode meanwhile when
+// it is a terminal (restored after).
 void relay_console(int master, int pidfd);
 
 }  // namespace sdrun

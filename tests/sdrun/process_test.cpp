@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -345,14 +346,18 @@ struct OuterTerminal {
 };
 
 // sdrun -t on a terminal: raw mode there while the container runs (keys go to the container's
-// pty unprocessed), the terminal's settings back afterwards.
+// pty unprocessed), the terminal's settings back afterwards; the terminal's size followed.
 TEST_F(RunTest, TtyPutsTheCallersTerminalInRawModeAndRestoresIt) {
     OuterTerminal term;
     ASSERT_GE(term.slave, 0);
     ASSERT_TRUE(term.canonical());
+    winsize size{30, 100, 0, 0};
+    ASSERT_EQ(ioctl(term.slave, TIOCSWINSZ, &size), 0);
     std::vector<std::string> args = {
-        SDRUN_EXE, "--root", root.string(), "run", "--rm", "--name",
-        id,        "-t",     "busybox",     "sh",  "-c",   "read x; echo got:$x"};
+        SDRUN_EXE, "--root", root.string(),
+        "run",     "--rm",   "--name",
+        id,        "-t",     "busybox",
+        "sh",      "-c",     "stty size; read x; echo got:$x; stty size"};
     std::vector<char*> argv;
     for (auto& a : args) {
         argv.push_back(a.data());
@@ -372,8 +377,13 @@ TEST_F(RunTest, TtyPutsTheCallersTerminalInRawModeAndRestoresIt) {
         waitpid(*p, nullptr, 0);
     });
     ASSERT_TRUE(eventually([&] { return !term.canonical(); })) << "never in raw mode";
+    auto shown = term.read_until("30 100\r\n");
+    ASSERT_NE(shown.find("30 100\r\n"), std::string::npos) << shown;
+    size = {40, 120, 0, 0};  // resized, then a key
+    ASSERT_EQ(ioctl(term.slave, TIOCSWINSZ, &size), 0);
     ASSERT_EQ(write(term.master, "hi\r", 3), 3);
-    ASSERT_NE(term.read_until("got:hi\r\n").find("got:hi\r\n"), std::string::npos);
+    shown = term.read_until("got:hi\r\n40 120\r\n");
+    ASSERT_NE(shown.find("got:hi\r\n40 120\r\n"), std::string::npos) << shown;
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     reaper.release();
