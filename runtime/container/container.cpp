@@ -2,7 +2,7 @@
 
 #include <cerrno>
 #include <csignal>
-#include <optional>
+#include <utility>
 
 #include <fcntl.h>
 #include <sched.h>
@@ -31,7 +31,8 @@ void forward_signal(int sig) {
     }
 }
 
-// Forwards the signals above to the container while it lives; restores the old handlers.
+// Forwards kForwardedSignals (init.hpp) to the container while it lives; restores the old
+// handlers.
 class SignalForwarder {
 public:
     explicit SignalForwarder(pid_t pid) {
