@@ -125,6 +125,9 @@ void attach_console(int socket_fd, uid_t uid) {
     if (!slave || fchown(slave.get(), uid, static_cast<gid_t>(-1)) != 0) {
         throw system_error("cannot open the pty's slave", errno);
     }
+    // The caller's size from its stdio, still ours: the command may run before sdrun relays.
+    winsize size{};
+    follow_window_size(master.get(), size);
     send_fd(socket_fd, master.get(), "/dev/pts/" + std::to_string(number));
     for (int fd = 0; fd < 3; ++fd) {
         if (dup2(slave.get(), fd) < 0) {
