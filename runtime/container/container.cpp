@@ -2,10 +2,12 @@
 
 #include <cerrno>
 #include <csignal>
+#include <utility>
 
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +15,9 @@
 #include "netlib/fd.hpp"
 #include "runtime/container/cgroup.hpp"
 #include "runtime/container/error.hpp"
+#include "runtime/container/init.hpp"
+#include "runtime/container/pty.hpp"
+#include "runtime/container/sealed_binary.hpp"
 #include "runtime/container/setup.hpp"
 
 namespace sdrun {
@@ -28,9 +33,8 @@ void forward_signal(int sig) {
     }
 }
 
-constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
-// Forwards the signals above to the container while it lives; restores the old handlers.
+// Forwards kForwardedSignals (init.hpp) to the container while it lives; restores the old
+// handlers.
 class SignalForwarder {
 public:
     explicit SignalForwarder(pid_t pid) {
@@ -132,11 +136,11 @@ private:
     pid_t pid_;
 };
 
-// Tells the child to go on. It may be gone already (failed its setup, or killed): its pipe end
-// is closed then, and the EPIPE must not kill this process with SIGPIPE, which would skip every
-// cleanup (the cgroup, the container's directory). SIGPIPE is blocked around the write and a
-// pending one taken back, so the caller's signal dispositions stay as they were.
-void release_child(int fd) {
+// Tells the child to go on. False when it is gone already (it failed its setup, or was killed):
+// its pipe end is closed then, and the EPIPE must not kill this process with SIGPIPE, which
+// would skip every cleanup (the cgroup, the container's directory). SIGPIPE is blocked around
+// the write and a pending one taken back, so the caller's signal dispositions stay as they were.
+bool release_child(int fd) {
     sigset_t pipe_only;
     sigset_t old;
     sigemptyset(&pipe_only);
@@ -150,9 +154,13 @@ void release_child(int fd) {
         (void)sigtimedwait(&pipe_only, nullptr, &now);
     }
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    if (n != 1 && err != EPIPE) {
-        throw system_error("cannot start the container", err);
+    if (n == 1) {
+        return true;
     }
+    if (err == EPIPE) {
+        return false;
+    }
+    throw system_error("cannot start the container", err);
 }
 
 std::string read_all(int fd) {
@@ -181,8 +189,53 @@ std::string read_all(int fd) {
     throw Error(message);
 }
 
+// A connected pair of AF_UNIX sockets of `type`: the parent's end and the child's.
+std::pair<netlib::Fd, netlib::Fd> socket_pair(int type) {
+    int fds[2];
+    if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) != 0) {
+        throw system_error("socketpair failed", errno);
+    }
+    return {netlib::Fd(fds[0]), netlib::Fd(fds[1])};
+}
+
+// What the child needs besides the spec, opened here so that a missing init fails before
+// anything is created.
+struct ChildResources {
+    netlib::Fd init;
+    std::pair<netlib::Fd, netlib::Fd> console;  // the pty master comes over it
+    std::pair<netlib::Fd, netlib::Fd> seccomp;  // the seccomp program goes over it
+
+    explicit ChildResources(const Spec& spec) {
+        if (!spec.process.init.empty()) {
+            init = open_sealed_binary(spec.process.init);
+        }
+        if (spec.process.terminal) {
+            console = socket_pair(SOCK_STREAM);
+        }
+        if (spec.seccomp) {
+            seccomp = socket_pair(SOCK_SEQPACKET);
+        }
+    }
+
+    // After the clone: the parent keeps its ends only.
+    void close_child_ends() {
+        console.second.reset();
+        seccomp.second.reset();
+    }
+};
+
+// Relays the pty the child sends until the container's PID 1 has ended.
+void relay_terminal(const ChildResources& res, pid_t pid) {
+    auto master = receive_console(res.console.first.get());
+    netlib::Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    if (master && pidfd) {
+        relay_console(master.get(), pidfd.get());
+    }
+}
+
 // The child joins its cgroup itself, first, before anything of the container runs.
-pid_t clone_child(const Spec& spec, const Cgroup& cgroup, Pipe& sync, Pipe& errors) {
+pid_t clone_child(const Spec& spec, const Cgroup& cgroup, Pipe& sync, Pipe& errors,
+                  ChildResources& res) {
     // A raw clone acts like fork with new namespaces; this process is single-threaded.
     auto pid = static_cast<pid_t>(
         syscall(SYS_clone, clone_flags(spec) | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
@@ -192,6 +245,8 @@ pid_t clone_child(const Spec& spec, const Cgroup& cgroup, Pipe& sync, Pipe& erro
     if (pid == 0) {
         sync.write.reset();
         errors.read.reset();
+        res.console.first.reset();
+        res.seccomp.first.reset();
         try {
             cgroup.join();
         } catch (const std::exception& e) {
@@ -199,7 +254,8 @@ pid_t clone_child(const Spec& spec, const Cgroup& cgroup, Pipe& sync, Pipe& erro
             (void)!write(errors.write.get(), report.data(), report.size());
             _exit(kExitRuntimeError);
         }
-        container_main(spec, sync.read.get(), errors.write.get());
+        container_main(spec, {sync.read.get(), errors.write.get(), res.console.second.get(),
+                              res.init.get(), res.seccomp.second.get()});
     }
     return pid;
 }
@@ -210,20 +266,28 @@ RunResult run_container(const Spec& spec, const std::string& name) {
     if (spec.process.args.empty()) {
         throw Error("no command to run");
     }
+    ChildResources res(spec);
     Cgroup cgroup(name, spec.resources);
     auto sync = make_pipe();
     auto errors = make_pipe();
-    Child child(clone_child(spec, cgroup, sync, errors));
+    Child child(clone_child(spec, cgroup, sync, errors, res));
     sync.read.reset();
     errors.write.reset();
+    res.close_child_ends();
     SignalForwarder forwarder(child.pid());
     // The child reports a failure of its setup whether released or not; one killed from
     // outside reports nothing, and its status is the result.
-    release_child(sync.write.get());
+    if (release_child(sync.write.get()) && spec.seccomp) {
+        // Built while the child mounts its root: off the critical path.
+        send_seccomp_program(res.seccomp.first.get(), *spec.seccomp);
+    }
     auto report = read_all(errors.read.get());
     if (!report.empty()) {
         child.wait();
         throw_setup_error(report);
+    }
+    if (spec.process.terminal) {
+        relay_terminal(res, child.pid());
     }
     int status = child.wait();
     RunResult result;

@@ -15,7 +15,8 @@ struct RunResult {
 
 // Creates the cgroup, clones the container's process into new namespaces, sets it up (mounts,
 // pivot_root, hostname, masks, capabilities, user), execs spec.process.args and waits for it.
-// SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the caller are forwarded to it meanwhile.
+// The signals of kForwardedSignals (init.hpp) sent to the caller are forwarded to its PID 1
+// meanwhile; with process.terminal the caller's stdio is relayed to the container's pty.
 // `name` names the cgroup ("sdrun-<name>"). Throws sdrun::Error (ExecError when the command
 // cannot be executed) after undoing everything; nothing stays mounted on the host in any case:
 // every mount lives in the container's mount namespace.

@@ -1,5 +1,6 @@
 #include "runtime/container/image_user.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <sstream>
 
@@ -83,71 +84,87 @@ std::optional<std::uint32_t> number(const std::string& text) {
     return n <= kMaxId ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(n)) : std::nullopt;
 }
 
-// The line of a passwd or group file whose field `key` (0: name, 2: id) is `value`: its fields.
-// Both kinds have at least 4 fields: name, password, uid, gid / name, password, gid, members.
-std::optional<std::vector<std::string>> entry(const std::string& file, std::size_t key,
-                                              const std::string& value) {
-    constexpr std::size_t kMinFields = 4;
-    std::istringstream in(file);
-    for (std::string line; std::getline(in, line);) {
-        std::vector<std::string> fields;
-        std::istringstream parts(line);
-        for (std::string f; std::getline(parts, f, ':');) {
-            fields.push_back(f);
-        }
-        if (!line.empty() && line.back() == ':') {
-            fields.emplace_back();  // getline drops it: "staff:x:50:" has four fields
-        }
-        if (fields.size() >= kMinFields && fields[key] == value) {
-            return fields;
-        }
+std::vector<std::string> split(const std::string& line, char sep) {
+    std::vector<std::string> out;
+    std::istringstream in(line);
+    for (std::string f; std::getline(in, f, sep);) {
+        out.push_back(f);
     }
-    return std::nullopt;
+    if (!line.empty() && line.back() == sep) {
+        out.emplace_back();  // getline drops it: "staff:x:50:" has four fields
+    }
+    return out;
 }
 
-std::uint32_t id_field(const std::vector<std::string>& fields, std::size_t i,
-                       const std::string& file) {
-    auto n = number(fields[i]);
-    if (!n) {
-        throw Error("cannot look up users: bad id \"" + fields[i] + "\" in /etc/" + file +
-                    " of the image");
+// The entries of a passwd (7 fields) or group (4 fields) file whose id, field 2, is a number.
+std::vector<std::vector<std::string>> entries(const std::optional<std::string>& text,
+                                              std::size_t fields) {
+    std::vector<std::vector<std::string>> out;
+    std::istringstream in(text.value_or(""));
+    for (std::string line; std::getline(in, line);) {
+        auto f = split(line, ':');
+        if (f.size() >= fields && number(f[2])) {
+            out.push_back(std::move(f));
+        }
     }
-    return *n;
+    return out;
+}
+
+gid_t resolve_group(const std::vector<std::vector<std::string>>& groups, const std::string& g) {
+    for (const auto& e : groups) {
+        if (e[0] == g) {
+            return *number(e[2]);
+        }
+    }
+    if (auto n = number(g)) {
+        return *n;
+    }
+    throw Error("unable to find group " + g + ": no matching entries in the image's /etc/group");
 }
 
 }  // namespace
 
-UserIds resolve_user(const std::string& user, const std::vector<fs::path>& layers) {
+ExecUser resolve_user(const std::string& user, const std::vector<fs::path>& layers) {
     auto colon = user.find(':');
     auto name = user.substr(0, colon);
-    auto uid = number(name);
-    // A number with a group needs no file: an image whose /etc is odd still runs as -u 0:0.
-    bool need_passwd = !uid || colon == std::string::npos;
-    auto passwd = need_passwd ? etc_file(layers, "passwd") : std::nullopt;
-    auto line = passwd ? entry(*passwd, uid ? 2 : 0, name) : std::nullopt;
-    if (!uid && !line) {
-        throw Error("unable to find user \"" + name +
-                    "\": no matching entry in the image's /etc/passwd");
+    if (name.empty()) {
+        throw Error("invalid user \"" + user + "\"");
     }
-    UserIds ids;
-    ids.uid = uid ? *uid : id_field(*line, 2, "passwd");
-    ids.gid = line ? id_field(*line, 3, "passwd") : 0;
-    if (colon == std::string::npos) {
-        return ids;
+    auto passwd = entries(etc_file(layers, "passwd"), 7);
+    ExecUser out;
+    std::string matched;
+    for (const auto& e : passwd) {
+        if (e[0] == name || (number(name) && number(e[2]) == number(name))) {
+            out = {*number(e[2]), number(e[3]).value_or(0), {}, e[5].empty() ? "/" : e[5]};
+            matched = e[0];
+            break;
+        }
     }
-    auto group = user.substr(colon + 1);
-    if (auto gid = number(group)) {
-        ids.gid = *gid;
-        return ids;
+    if (matched.empty()) {
+        auto uid = number(name);
+        if (!uid) {
+            throw Error("unable to find user " + name +
+                        ": no matching entries in the image's /etc/passwd");
+        }
+        out.uid = *uid;
     }
-    auto groups = etc_file(layers, "group");
-    auto group_line = groups && !group.empty() ? entry(*groups, 0, group) : std::nullopt;
-    if (!group_line) {
-        throw Error("unable to find group \"" + group +
-                    "\": no matching entry in the image's /etc/group");
+    if (colon != std::string::npos) {
+        auto group = user.substr(colon + 1);
+        out.gid = number(group) ? *number(group)
+                                : resolve_group(entries(etc_file(layers, "group"), 4), group);
+        return out;
     }
-    ids.gid = id_field(*group_line, 2, "group");
-    return ids;
+    if (!matched.empty()) {
+        for (const auto& e : entries(etc_file(layers, "group"), 4)) {
+            auto members = split(e[3], ',');
+            auto gid = *number(e[2]);
+            if (gid != out.gid &&
+                std::find(members.begin(), members.end(), matched) != members.end()) {
+                out.additional_gids.push_back(gid);
+            }
+        }
+    }
+    return out;
 }
 
 }  // namespace sdrun

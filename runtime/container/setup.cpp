@@ -22,6 +22,10 @@
 
 #include "netlib/fd.hpp"
 #include "runtime/container/error.hpp"
+#include "runtime/container/init.hpp"
+#include "runtime/container/pty.hpp"
+#include "runtime/container/rlimits.hpp"
+#include "runtime/container/seccomp.hpp"
 
 namespace sdrun {
 namespace fs = std::filesystem;
@@ -252,19 +256,29 @@ void set_capabilities(const std::vector<int>& caps) {
 }
 
 // Bounding set first (needs CAP_SETPCAP), then the ids with capabilities kept across setuid,
-// then the remaining sets.
-void become_user(const Process& p) {
+// then the remaining sets. Seccomp comes last with no_new_privs (its filter then also covers
+// the calls above); without it, before capabilities are dropped, as loading then needs
+// CAP_SYS_ADMIN.
+void become_user(const Process& p, int seccomp_fd) {
     if (p.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
         throw system_error("cannot set no_new_privs", errno);
     }
+    auto seccomp = seccomp_fd >= 0 ? receive_seccomp_program(seccomp_fd) : std::string();
+    if (!seccomp.empty() && !p.no_new_privileges) {
+        install_seccomp_program(seccomp);
+    }
     drop_bounding(p.capabilities);
-    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || setgroups(0, nullptr) != 0 ||
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 ||
+        setgroups(p.additional_gids.size(), p.additional_gids.data()) != 0 ||
         setresgid(p.gid, p.gid, p.gid) != 0 || setresuid(p.uid, p.uid, p.uid) != 0) {
         throw system_error(
             "cannot switch to uid " + std::to_string(p.uid) + " gid " + std::to_string(p.gid),
             errno);
     }
     set_capabilities(p.capabilities);
+    if (!seccomp.empty() && p.no_new_privileges) {
+        install_seccomp_program(seccomp);
+    }
 }
 
 std::string env_value(const std::vector<std::string>& env, const std::string& key) {
@@ -317,7 +331,44 @@ void report(int error_fd, int err, const std::string& message) {
     (void)!write(error_fd, text.data(), text.size());
 }
 
-void set_up(const Spec& spec) {
+// PID 1 forks the command and becomes the init (runtime/container/init.hpp); returns in the
+// command's process. The init's copy of the error pipe closes at its exec, so the pipe reports
+// the command's exec alone. The command waits for that exec too: until then /proc/1/exe is
+// sdrun's own binary, writable on the host (CVE-2019-5736).
+void start_init(int init_fd) {
+    int exec_done[2];
+    if (pipe2(exec_done, O_CLOEXEC) != 0) {
+        throw system_error("pipe failed", errno);
+    }
+    netlib::Fd wait_end(exec_done[0]);
+    netlib::Fd exec_end(exec_done[1]);
+    sigset_t signals = init_signals();
+    sigset_t old;
+    sigprocmask(SIG_BLOCK, &signals, &old);
+    pid_t command = fork();
+    if (command < 0) {
+        throw system_error("cannot fork the command", errno);
+    }
+    if (command == 0) {
+        exec_end.reset();
+        char byte = 0;
+        while (read(wait_end.get(), &byte, 1) < 0 && errno == EINTR) {
+        }
+        sigprocmask(SIG_SETMASK, &old, nullptr);
+        return;
+    }
+    wait_end.reset();
+    auto pid = std::to_string(command);
+    std::string name = "sdrun-init";
+    char* argv[] = {name.data(), pid.data(), nullptr};
+    char* envp[] = {nullptr};
+    syscall(SYS_execveat, init_fd, "", argv, envp, AT_EMPTY_PATH);
+    int err = errno;
+    kill(command, SIGKILL);
+    throw system_error("cannot execute the init", err);
+}
+
+void set_up(const Spec& spec, const ChildContext& ctx) {
     if (has_namespace(spec, Namespace::uts) && !spec.hostname.empty() &&
         sethostname(spec.hostname.data(), spec.hostname.size()) != 0) {
         throw system_error("cannot set the hostname", errno);
@@ -338,6 +389,9 @@ void set_up(const Spec& spec) {
     readonly_paths(spec.readonly_paths);
     mask_paths(spec.masked_paths);
     write_files(spec.files);
+    if (spec.process.terminal) {
+        attach_console(ctx.console_fd, spec.process.uid);
+    }
     std::error_code ec;
     if (fs::create_directories(spec.process.cwd, ec); ec) {
         throw Error("cannot create the working directory " + spec.process.cwd + ": " +
@@ -347,30 +401,37 @@ void set_up(const Spec& spec) {
         remount_readonly("/", true);
     }
     enter_cwd(spec.process.cwd);
-    become_user(spec.process);
+    apply_rlimits(spec.process.rlimits);
+    become_user(spec.process, ctx.seccomp_fd);
 }
 
 }  // namespace
 
-void container_main(const Spec& spec, int sync_fd, int error_fd) {
+void container_main(const Spec& spec, const ChildContext& ctx) {
     // The container dies with sdrun rather than run on unsupervised. Set before the sync read:
     // if sdrun died earlier, that read sees EOF.
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     char go = 0;
-    if (read(sync_fd, &go, 1) != 1) {
+    if (read(ctx.sync_fd, &go, 1) != 1) {
         _exit(kSetupFailed);  // the parent gave up
     }
-    close(sync_fd);
+    close(ctx.sync_fd);
     try {
-        set_up(spec);
+        set_up(spec, ctx);
         // Every fd but stdio closes at exec, the error pipe included (CVE-2024-21626).
         if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
             throw system_error("close_range failed", errno);
         }
+        if (ctx.init_fd >= 0) {
+            start_init(ctx.init_fd);
+        }
+        if (spec.process.terminal) {
+            take_controlling_terminal();
+        }
         int err = exec_process(spec.process);
-        report(error_fd, err, spec.process.args.at(0));
+        report(ctx.error_fd, err, spec.process.args.at(0));
     } catch (const std::exception& e) {
-        report(error_fd, 0, e.what());
+        report(ctx.error_fd, 0, e.what());
     }
     _exit(kSetupFailed);
 }

@@ -8,9 +8,18 @@
 
 #include <sys/types.h>
 
+#include "runtime/container/seccomp.hpp"
+
 // What the library executes: a subset of the OCI runtime spec's config.json (process, root,
 // hostname, mounts, linux.namespaces, linux.resources, masked/readonly paths, capabilities).
 namespace sdrun {
+
+// A resource limit (RLIMIT_* number) set before the process runs; RLIM_INFINITY = unlimited.
+struct Rlimit {
+    int resource;
+    std::uint64_t soft;
+    std::uint64_t hard;
+};
 
 struct Process {
     std::vector<std::string> args;  // args[0] is looked up in the PATH of `env`, as execvp does
@@ -18,9 +27,18 @@ struct Process {
     std::string cwd = "/";          // created when missing, as docker does for -w
     uid_t uid = 0;
     gid_t gid = 0;
+    std::vector<gid_t> additional_gids;
     std::vector<int> capabilities;  // CAP_* numbers: bounding, permitted, effective,
                                     // inheritable and ambient sets alike
     bool no_new_privileges = true;
+    std::vector<Rlimit> rlimits;
+    // A pty from the container's devpts as stdin, stdout, stderr and controlling terminal; the
+    // caller's stdio is relayed to it.
+    bool terminal = false;
+    // A static init binary run as PID 1 (reaps zombies, forwards signals to the command), from
+    // a read-only clone of its mount so the container cannot write it; empty: the command is
+    // PID 1.
+    std::filesystem::path init;
 };
 
 // An OverlayFS root: mounted at Root::path inside the container's mount namespace, so it is
@@ -85,6 +103,7 @@ struct Spec {
     std::vector<std::string> masked_paths;
     std::vector<std::string> readonly_paths;
     std::vector<GeneratedFile> files;
+    std::optional<Seccomp> seccomp;  // loaded last before exec; nullopt: unconfined
 };
 
 // docker's defaults: every namespace above, proc/sys/dev/devpts/shm/mqueue mounts, runc's masked

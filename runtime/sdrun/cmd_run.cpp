@@ -9,14 +9,17 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "runtime/container/capabilities.hpp"
 #include "runtime/container/cgroup.hpp"
 #include "runtime/container/container.hpp"
 #include "runtime/container/error.hpp"
 #include "runtime/container/image_store.hpp"
 #include "runtime/container/image_user.hpp"
+#include "runtime/container/rlimits.hpp"
 #include "runtime/container/run_record.hpp"
 #include "runtime/container/units.hpp"
 #include "runtime/sdrun/cli.hpp"
+#include "runtime/sdrun/env_file.hpp"
 
 namespace sdrun::cli {
 namespace fs = std::filesystem;
@@ -71,16 +74,33 @@ std::string random_id() {
 }
 
 po::options_description run_options() {
-    po::options_description o("Options");
+    // Wide enough that every option's help stays on one line.
+    po::options_description o("Options", 120, 60);
     auto add = o.add_options();
+    using strings = std::vector<std::string>;
     add("rm", po::bool_switch(), "remove the container's files when it exits");
     add("name", po::value<std::string>(), "container name (default: a random 12-hex id)");
-    add("env,e", po::value<std::vector<std::string>>()->composing(),
-        "set K=V in the environment (K alone: the caller's value)");
+    add("env,e", po::value<strings>()->composing(), "set K=V (K alone: the caller's value)");
+    add("env-file", po::value<strings>()->composing(),
+        "read K=V lines from a file (docker's format)");
     add("workdir,w", po::value<std::string>(), "working directory (default: the image's, or /)");
     add("user,u", po::value<std::string>(),
-        "USER[:GROUP], names or numbers (default: the image's User)");
+        "USER[:GROUP], names from the image's passwd/group (default: the image's User)");
     add("hostname", po::value<std::string>(), "hostname (default: the container name)");
+    add("tty,t", po::bool_switch(), "give the command a pty; sdrun's stdio is relayed to it");
+    add("init",
+        po::value<bool>()
+            ->default_value(true, "true")
+            ->implicit_value(true, "true")
+            ->value_name("BOOL"),
+        "PID 1 is an init that reaps zombies and forwards signals (--init=false: the command)");
+    add("cap-add", po::value<strings>()->composing(),
+        "add a capability (NET_ADMIN, CAP_NET_ADMIN, ALL)");
+    add("cap-drop", po::value<strings>()->composing(), "drop a capability (CHOWN, ALL)");
+    add("security-opt", po::value<strings>()->composing(),
+        "seccomp=unconfined, seccomp=FILE (docker's JSON profile format)");
+    add("ulimit", po::value<strings>()->composing(),
+        "resource limit NAME=SOFT[:HARD], e.g. nofile=1024:2048");
     add("memory,m", po::value<std::string>(), "memory limit, e.g. 64m (no swap on top)");
     add("memory-swap", po::value<std::string>(),
         "memory + swap limit, at least --memory; -1: unlimited swap");
@@ -100,10 +120,18 @@ po::options_description run_options() {
     return o;
 }
 
+std::vector<std::string> strings_of(const po::variables_map& vm, const char* name) {
+    return vm.count(name) != 0 ? vm[name].as<std::vector<std::string>>()
+                               : std::vector<std::string>{};
+}
+
 void apply_user(Process& p, const std::string& user, const std::vector<fs::path>& layers) {
-    auto ids = resolve_user(user, layers);
-    p.uid = ids.uid;
-    p.gid = ids.gid;
+    auto u = resolve_user(user, layers);
+    p.uid = u.uid;
+    p.gid = u.gid;
+    p.additional_gids = u.additional_gids;
+    std::erase_if(p.env, [](const std::string& e) { return e.rfind("HOME=", 0) == 0; });
+    p.env.push_back("HOME=" + u.home);
 }
 
 void apply_env(Process& p, const std::vector<std::string>& vars) {
@@ -244,13 +272,60 @@ void apply_image(Process& p, const po::variables_map& vm, const ImageConfig& ima
     }
 }
 
+// --security-opt: seccomp=unconfined|FILE, no-new-privileges[:true|false].
+void apply_security_options(Spec& spec, const std::vector<std::string>& options) {
+    for (const auto& o : options) {
+        if (o == "seccomp=unconfined" || o == "seccomp:unconfined") {
+            spec.seccomp.reset();
+        } else if (o.rfind("seccomp=", 0) == 0 || o.rfind("seccomp:", 0) == 0) {
+            auto file = o.substr(8);
+            std::ifstream in(file);
+            if (!in) {
+                throw system_error("cannot read seccomp profile " + file, errno);
+            }
+            std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+            try {
+                spec.seccomp = parse_docker_profile(text, spec.process.capabilities);
+            } catch (const Error& e) {
+                throw Error("seccomp profile " + file + ": " + e.what());
+            }
+        } else if (o == "no-new-privileges" || o == "no-new-privileges:true" ||
+                   o == "no-new-privileges=true") {
+            spec.process.no_new_privileges = true;
+        } else {
+            throw Error("unsupported --security-opt \"" + o + "\"");
+        }
+    }
+}
+
+// sdrun-init is installed (and built) next to sdrun.
+fs::path init_binary() {
+    auto init = fs::read_symlink("/proc/self/exe").parent_path() / "sdrun-init";
+    if (!fs::exists(init)) {
+        throw Error(init.string() + " not found (or run with --init=false)");
+    }
+    return init;
+}
+
 Spec build_spec(const po::variables_map& vm, const ImageStore& images, const ImageInfo& image,
                 const fs::path& dir, const std::string& name, const std::vector<std::string>& cmd) {
     Spec spec = default_spec();
     auto layers = images.lower_dirs(image);
+    spec.process.capabilities = adjust_capabilities(
+        spec.process.capabilities, strings_of(vm, "cap-add"), strings_of(vm, "cap-drop"));
     apply_image(spec.process, vm, image.config, layers, cmd);
-    if (vm.count("env") != 0) {
-        apply_env(spec.process, vm["env"].as<std::vector<std::string>>());
+    for (const auto& file : strings_of(vm, "env-file")) {
+        apply_env(spec.process, read_env_file(file));
+    }
+    apply_env(spec.process, strings_of(vm, "env"));
+    for (const auto& u : strings_of(vm, "ulimit")) {
+        spec.process.rlimits.push_back(parse_ulimit(u));
+    }
+    spec.seccomp = default_seccomp(spec.process.capabilities);
+    apply_security_options(spec, strings_of(vm, "security-opt"));
+    spec.process.terminal = vm["tty"].as<bool>();
+    if (vm["init"].as<bool>()) {
+        spec.process.init = init_binary();
     }
     spec.hostname = vm.count("hostname") != 0 ? vm["hostname"].as<std::string>() : name;
     spec.root = {dir / "rootfs", vm["read-only"].as<bool>(),

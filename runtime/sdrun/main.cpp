@@ -13,12 +13,13 @@ const std::vector<Subcommand>& subcommands() {
     static const std::vector<Subcommand> kCommands = {
         {"run", "[options] IMAGE [CMD...]", "run a command in a new container and wait for it",
          "Run CMD from IMAGE in new pid, mount, uts, ipc and network namespaces\n"
-         "(loopback only) on an OverlayFS root, with docker's default capabilities and\n"
-         "no_new_privs. Exits with the command's status (128+N when signal N killed it; 137 and\n"
-         "\"OOM killed\" on stderr when the memory limit did); 125 when sdrun itself failed, 126\n"
-         "when CMD is not executable, 127 when it is not found. As docker does, the image's\n"
-         "Entrypoint comes before CMD, its Cmd stands in for a missing CMD, and its Env,\n"
-         "WorkingDir and User apply unless -e, -w and -u say otherwise.",
+         "(loopback only) on an OverlayFS root, with docker's default capabilities, no_new_privs\n"
+         "and a seccomp profile modelled on docker's; PID 1 is a small init (sdrun-init) that\n"
+         "reaps zombies and forwards signals. Exits with the command's status (128+N when\n"
+         "signal N killed it; 137 and \"OOM killed\" on stderr when the memory limit did); 125\n"
+         "when sdrun itself failed, 126 when CMD is not executable, 127 when it is not found.\n"
+         "As docker does, the image's Entrypoint comes before CMD, its Cmd stands in for a\n"
+         "missing CMD, and its Env, WorkingDir and User apply unless -e, -w and -u say otherwise.",
          cmd_run},
         {"image import", "[--platform P] NAME FILE",
          "import a rootfs tarball, OCI layout or docker save archive",

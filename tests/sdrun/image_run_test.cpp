@@ -122,7 +122,7 @@ TEST_F(ImageRunTest, UserNamesAreLookedUpInTheImage) {
     r = run({"-u", "daemon", "users"});  // the host has one, the image does not
     EXPECT_EQ(r.status, 125);
     EXPECT_EQ(r.err,
-              "sdrun run: unable to find user \"daemon\": no matching entry in the image's "
+              "sdrun run: unable to find user daemon: no matching entries in the image's "
               "/etc/passwd\n");
     expect_nothing_left();
 }

@@ -26,9 +26,9 @@ TEST_F(RunTest, EchoHelloPrintsHello) {
 TEST_F(RunTest, ThePidNamespaceHoldsOnlyTheContainer) {
     auto r = sh("echo $$; ps -o pid,comm; true");  // `true`: sh must not exec ps in its place
     ASSERT_EQ(r.status, 0) << r.err;
-    // The command is PID 1; ps sees it and itself, nothing of the host.
-    EXPECT_EQ(lines(r.out),
-              (std::vector<std::string>{"1", "PID   COMMAND", "    1 sh", "    2 ps"}))
+    // The init is PID 1; ps sees it, the command and itself, nothing of the host.
+    EXPECT_EQ(lines(r.out), (std::vector<std::string>{"2", "PID   COMMAND", "    1 sdrun-init",
+                                                      "    2 sh", "    3 ps"}))
         << r.out;
 }
 
@@ -198,7 +198,7 @@ TEST_F(RunTest, AKilledContainerExitsWith137AndLeavesNothing) {
 TEST_F(RunTest, SigtermIsForwardedToTheContainer) {
     Background sdrun_bg(root, {"run", "--rm", "--name", id, "--pids-limit", "10", "busybox", "sh",
                                "-c", "trap 'exit 7' TERM; sleep 600 & wait"});
-    wait_for_container_pids(id, 2);  // the trap is set before sleep starts
+    wait_for_container_pids(id, 3);  // the init, sh and sleep: the trap is set before sleep
     ASSERT_EQ(kill(sdrun_bg.pid(), SIGTERM), 0);
     auto r = sdrun_bg.wait();
     EXPECT_EQ(r.status, 7) << r.err;
@@ -209,7 +209,7 @@ TEST_F(RunTest, SigtermIsForwardedToTheContainer) {
 TEST_F(RunTest, LimitsAreWrittenToTheContainersCgroups) {
     Background sdrun_bg(root, {"run", "--rm", "--name", id, "-m", "32m", "--pids-limit", "10",
                                "--cpus", "0.5", "-c", "512", "busybox", "sleep", "600"});
-    auto pids = wait_for_container_pids(id, 1);
+    auto pids = wait_for_container_pids(id, 2);  // the init and the command
     auto value = [this](const std::string& controller, const std::string& file) {
         return read_text(container_cgroup(controller, id) / file);
     };
@@ -218,7 +218,8 @@ TEST_F(RunTest, LimitsAreWrittenToTheContainersCgroups) {
     EXPECT_EQ(value("cpu", "cpu.cfs_quota_us"), "50000\n");
     EXPECT_EQ(value("cpu", "cpu.cfs_period_us"), "100000\n");
     EXPECT_EQ(value("cpu", "cpu.shares"), "512\n");
-    EXPECT_EQ(value("memory", "cgroup.procs"), std::to_string(pids[0]) + "\n");
+    EXPECT_EQ(value("memory", "cgroup.procs"),
+              std::to_string(pids[0]) + "\n" + std::to_string(pids[1]) + "\n");
     ASSERT_EQ(kill(pids[0], SIGKILL), 0);
     EXPECT_EQ(sdrun_bg.wait().status, 137);
     expect_nothing_left();

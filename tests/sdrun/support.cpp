@@ -100,8 +100,27 @@ fs::path busybox_image_script(const std::vector<std::string>& options, const fs:
 
 }  // namespace
 
-fs::path busybox_tarball(const fs::path& dir) {
-    return busybox_image_script({"--rootfs"}, dir / "busybox.tar.gz");
+fs::path busybox_tarball(const fs::path& dir,
+                         const std::function<void(const fs::path& rootfs)>& customize) {
+    auto tarball = busybox_image_script({"--rootfs"}, dir / "busybox.tar.gz");
+    if (!customize) {
+        return tarball;
+    }
+    auto rootfs = dir / "busybox-rootfs";
+    fs::create_directories(rootfs);
+    auto unpack =
+        sdnet_test::run_process({"/bin/tar", "-C", rootfs.string(), "-xzf", tarball.string()});
+    if (unpack.status != 0) {
+        throw std::runtime_error("tar -x failed: " + unpack.err);
+    }
+    customize(rootfs);
+    auto pack =
+        sdnet_test::run_process({"/bin/tar", "-C", rootfs.string(), "-czf", tarball.string(), "."});
+    if (pack.status != 0) {
+        throw std::runtime_error("tar -c failed: " + pack.err);
+    }
+    fs::remove_all(rootfs);
+    return tarball;
 }
 
 fs::path busybox_image(const fs::path& dir) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,12 +45,13 @@ private:
 
 // Writes <dir>/busybox.tar.gz, the root filesystem of scripts/busybox-image (the host's
 // busybox-static with relative applet symlinks), the script scripts/setup makes the default
-// image with.
-fs::path busybox_tarball(const fs::path& dir);
+// image with; `customize`, when given, adds to the root filesystem before it is packed.
+fs::path busybox_tarball(const fs::path& dir,
+                         const std::function<void(const fs::path& rootfs)>& customize = {});
 // Writes <dir>/busybox.tar, that image as scripts/setup makes it: an OCI layout, Cmd ["sh"].
 fs::path busybox_image(const fs::path& dir);
 
-// The sdrun executable with --root `root`.
+// The sdrun executable with --root `root` (and `env` added to the environment).
 Outcome sdrun(const fs::path& root, const std::vector<std::string>& args,
               const std::vector<std::string>& env = {});
 
