@@ -130,7 +130,18 @@ ExecUser resolve_user(const std::string& user, const std::vector<fs::path>& laye
     if (name.empty()) {
         throw Error("invalid user \"" + user + "\"");
     }
-    auto passwd = entries(etc_file(layers, "passwd"), 7);
+    // A number with a group needs no file (an image whose /etc is odd still runs as -u 0:0): its
+    // passwd entry, when one can be read, only gives HOME.
+    std::optional<std::string> passwd_text;
+    if (number(name) && colon != std::string::npos) {
+        try {
+            passwd_text = etc_file(layers, "passwd");
+        } catch (const Error&) {
+        }
+    } else {
+        passwd_text = etc_file(layers, "passwd");
+    }
+    auto passwd = entries(passwd_text, 7);
     ExecUser out;
     std::string matched;
     for (const auto& e : passwd) {

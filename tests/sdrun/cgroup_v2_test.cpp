@@ -129,6 +129,7 @@ TEST_F(CgroupV2Test, AfterSdrunIsKilledTheNextCallCleansUp) {
     EXPECT_EQ(sdrun_bg.wait().status, 137);
     EXPECT_TRUE(fs::exists(container_cgroup("", id))) << "nothing to clean up";
     EXPECT_TRUE(fs::exists(record(id)));
+    ASSERT_TRUE(container_processes_gone(id));
     auto r = sdrun(root, {"image", "ls"});
     EXPECT_EQ(r.status, 0) << r.err;
     expect_nothing_left();

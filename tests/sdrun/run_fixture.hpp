@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <sstream>
@@ -65,6 +66,20 @@ inline std::vector<fs::path> leftover_cgroups(const std::string& name) {
     return out;
 }
 
+// Once sdrun is killed, its container dies (PR_SET_PDEATHSIG) on the kernel's schedule: a pid
+// namespace's last tasks can take seconds on a loaded machine (the cleaning call then keeps the
+// record for a later call, by design). Tests of that cleanup wait for the processes first.
+inline bool container_processes_gone(const std::string& name) {
+    return sdnet::test::eventually([&] {
+        for (const auto& dir : leftover_cgroups(name)) {
+            if (!read_text(dir / "cgroup.procs").empty()) {
+                return false;
+            }
+        }
+        return true;
+    });
+}
+
 // Each test in a private network and mount namespace, with the image store on a tmpfs that is
 // *shared*: a mount sdrun failed to keep inside the container would propagate back here.
 class RunTest : public sdnet::test::NetnsTest {
@@ -110,13 +125,22 @@ protected:
         EXPECT_FALSE(fs::exists(record(name))) << "the state record is left";
     }
 
-    // The container's processes once the first runs `comm`: past exec, so it has joined every
-    // cgroup (it joins them one by one, the pids hierarchy not necessarily last).
+    // The container's processes once one of them runs `comm` (the command, after the init),
+    // that one first: past exec, so it has joined every cgroup.
     std::vector<pid_t> wait_for_exec(const std::string& comm) {
-        auto pids = wait_for_container_pids(id, 1);
-        auto file = "/proc/" + std::to_string(pids[0]) + "/comm";
-        EXPECT_TRUE(sdnet::test::eventually([&] { return read_text(file) == comm + "\n"; }))
-            << "the container never ran " << comm;
+        std::vector<pid_t> pids;
+        EXPECT_TRUE(sdnet::test::eventually([&] {
+            pids = wait_for_container_pids(id, 1);
+            auto it = std::find_if(pids.begin(), pids.end(), [&](pid_t p) {
+                return read_text("/proc/" + std::to_string(p) + "/comm") == comm + "\n";
+            });
+            if (it == pids.end()) {
+                return false;
+            }
+            std::rotate(pids.begin(), it, it + 1);
+            return true;
+        })) << "the container never ran "
+            << comm;
         return pids;
     }
 

@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <stdexcept>
 #include <thread>
 
@@ -102,6 +103,7 @@ fs::path busybox_image_script(const std::vector<std::string>& options, const fs:
 
 fs::path busybox_tarball(const fs::path& dir,
                          const std::function<void(const fs::path& rootfs)>& customize) {
+    fs::create_directories(dir);
     auto tarball = busybox_image_script({"--rootfs"}, dir / "busybox.tar.gz");
     if (!customize) {
         return tarball;
@@ -157,10 +159,18 @@ Background::Background(const fs::path& root, const std::vector<std::string>& arg
 }
 
 Background::~Background() {
-    if (pid_ > 0) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
+    if (pid_ <= 0) {
+        return;
     }
+    // Never waited for: a test that failed on the way. An sdrun that ended on its own says why.
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        std::cerr << "background sdrun ended on its own (wait status " << status
+                  << "); its stderr: " << sdnet_test::read_file(output_ / "err") << "\n";
+        return;
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
 }
 
 Outcome Background::wait() {
