@@ -142,7 +142,13 @@ public:
     explicit ScratchNetns(std::string name)
         : name_(std::move(name)), path_(netlib::create_named_netns(name_)) {}
 
-    ~ScratchNetns() { remove(); }
+    ~ScratchNetns() {
+        try {
+            remove();
+        } catch (const std::exception&) {
+            // Inside the suite's private mount namespace: gone when the suite exits anyway.
+        }
+    }
 
     ScratchNetns(const ScratchNetns&) = delete;
     ScratchNetns& operator=(const ScratchNetns&) = delete;
@@ -860,7 +866,7 @@ void Suite::run_plugin(const Kind& kind, int index) {
         invoke(binary(kind.type), dir_,
                {cni::Command::Version, "", "", "", R"({"cniVersion":"1.0.0"})", {}});
     std::vector<std::string> versions;
-    check("version", [&]() -> std::string {
+    auto problem = [&]() -> std::string {
         if (!version_reply.ok) {
             return "VERSION: " + version_reply.describe();
         }
@@ -877,17 +883,12 @@ void Suite::run_plugin(const Kind& kind, int index) {
             versions.push_back(v.get<std::string>());
         }
         return "";
-    });
-    if (versions.empty()) {
+    }();
+    if (!problem.empty()) {
+        fail("version", problem);
         return;
     }
-    results.back().detail = "claims " + [&] {
-        std::string s;
-        for (const auto& v : versions) {
-            s += (s.empty() ? "" : ",") + v;
-        }
-        return s;
-    }();
+    pass("version", "claims " + version_reply.out["supportedVersions"].dump());
     std::string newest = *std::max_element(
         versions.begin(), versions.end(),
         [](const std::string& a, const std::string& b) { return compare_versions(a, b) < 0; });
