@@ -427,6 +427,7 @@ private:
 
     void warm_up(const std::string& version);
     void check_versions(const std::vector<std::string>& versions);
+    std::optional<json> invalid_value(json good) const;
     void check_errors(const std::string& version);
     void check_del_cases(const std::string& version);
     void check_concurrency(const std::string& version);
@@ -612,6 +613,33 @@ void Suite::check_versions(const std::vector<std::string>& versions) {
     }
 }
 
+// `good` with one value that is well-formed JSON of the right type but invalid for the key
+// (SPEC.md code 7, "invalid network config"); nullopt for a plugin without such a key.
+std::optional<json> Suite::invalid_value(json good) const {
+    const auto& t = kind_->type;
+    if (t == "macvlan" || t == "ipvlan") {
+        good["mode"] = "no-such-mode";
+    } else if (t == "vlan") {
+        good["vlanId"] = 5000;
+    } else if (t == "static") {
+        good["ipam"]["addresses"] = {{{"address", "10.78.0.300/24"}}};
+    } else if (t == "bridge" || t == "tap" || t == "host-local") {
+        good["ipam"]["ranges"] = {{{{"subnet", "10.78.0.0/33"}}}};
+    } else if (t == "portmap") {
+        good["runtimeConfig"]["portMappings"][0]["hostPort"] = 70000;
+    } else if (t == "tuning") {
+        good["mac"] = "not-a-mac";
+    } else if (t == "firewall") {
+        good["backend"] = "no-such-backend";
+    } else if (t == "bandwidth") {
+        good["ingressRate"] = 8000000;
+        good["ingressBurst"] = 0;
+    } else {
+        return std::nullopt;
+    }
+    return good;
+}
+
 void Suite::check_errors(const std::string& version) {
     ScratchNetns ns(unique_name("cfe-"));
     std::string cid = unique_name("cfe");
@@ -626,10 +654,18 @@ void Suite::check_errors(const std::string& version) {
             pass(name, "error " + std::to_string(code));
         }
     };
-    json good = config(version, net);
+    json good = config(version, net, {}, cid);
+    json base;
     if (kind_->role == Role::Chained) {
-        good["prevResult"] = {
-            {"cniVersion", version}, {"interfaces", json::array()}, {"ips", json::array()}};
+        // A real interface to act on, so a check fails for its own reason, not a missing link.
+        auto b = invoke(
+            binary("bridge"), dir_,
+            {cni::Command::Add, cid, ns.path(), kIfname, base_config(version, net).dump(), {}});
+        base = b.ok ? b.out : json();
+        good["prevResult"] = b.ok ? b.out
+                                  : json{{"cniVersion", version},
+                                         {"interfaces", json::array()},
+                                         {"ips", json::array()}};
     }
     expect("unparseable config", 6,
            raw(cni::Command::Add, "{\"cniVersion\": \"1.0.0\", nope", cid, ns.path()));
@@ -643,8 +679,13 @@ void Suite::check_errors(const std::string& version) {
     json no_name = good;
     no_name.erase("name");
     expect("missing network name", 7, raw(cni::Command::Add, no_name.dump(), cid, ns.path()));
+    if (auto bad = invalid_value(good)) {
+        expect("invalid config value", 7, raw(cni::Command::Add, bad->dump(), cid, ns.path()));
+    } else {
+        na("invalid config value", "no key to get wrong");
+    }
     // Whatever an accepted bad call did is undone before the leak checks that follow.
-    (void)raw(cni::Command::Del, good.dump(), cid, ns.path());
+    (void)del(version, net, cid, ns.path(), json(), base);
     ns.remove();
     baseline_ = snapshot();
 }

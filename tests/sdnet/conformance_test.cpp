@@ -80,10 +80,13 @@ TEST_F(Conformance, OurPluginsPassEveryApplicableCheck) {
 TEST_F(Conformance, ReferencePluginsFailExactlyTheKnownChecks) {
     std::string only = "bridge,macvlan,loopback,host-local,static,bandwidth,tuning";
     std::set<std::string> expected = {
-        "bridge ipam exhaustion",  "bridge rollback of failed add",
-        "macvlan ipam exhaustion", "macvlan rollback of failed add",
-        "loopback add 0.3.0",      "loopback add 0.3.1",
-        "loopback add 0.4.0",
+        "bridge ipam exhaustion",       "bridge rollback of failed add",
+        "macvlan ipam exhaustion",      "macvlan rollback of failed add",
+        "loopback add 0.3.0",           "loopback add 0.3.1",
+        "loopback add 0.4.0",           "bridge invalid config value",
+        "macvlan invalid config value", "host-local invalid config value",
+        "static invalid config value",  "bandwidth invalid config value",
+        "tuning invalid config value",
     };
     // Where the kernel has them (user-mode Linux), ipvlan and vlan leave eth0 the same way.
     for (auto [kind, feature] :
@@ -91,12 +94,14 @@ TEST_F(Conformance, ReferencePluginsFailExactlyTheKnownChecks) {
         if (!missing_kernel_feature(feature)) {
             only += std::string(",") + kind;
             expected.insert({std::string(kind) + " ipam exhaustion",
-                             std::string(kind) + " rollback of failed add"});
+                             std::string(kind) + " rollback of failed add",
+                             std::string(kind) + " invalid config value"});
         }
     }
     if (!missing_kernel_feature(KernelFeature::Nftables)) {
         only += ",portmap,firewall";
-        expected.insert({"portmap check 0.4.0", "portmap check 1.0.0"});
+        expected.insert({"portmap check 0.4.0", "portmap check 1.0.0",
+                         "portmap invalid config value", "firewall invalid config value"});
     }
     auto r = conformance({"--plugins", kReference, "--json", "--only", only});
     EXPECT_EQ(r.status, 1) << r.out << r.err;
