@@ -397,7 +397,7 @@ private:
 
     std::string binary(const std::string& type) const { return (fs::path(dir_) / type).string(); }
 
-    json ipam(const std::string& version, std::optional<std::string> only_address = {}) const;
+    json ipam(std::optional<std::string> only_address = {}) const;
     json config(const std::string& version, const std::string& network,
                 std::optional<std::string> only_address = {},
                 const std::string& container_id = "") const;
@@ -442,7 +442,7 @@ private:
     std::set<std::string> baseline_;
 };
 
-json Suite::ipam(const std::string& version, std::optional<std::string> only_address) const {
+json Suite::ipam(std::optional<std::string> only_address) const {
     std::string subnet = "10.78." + std::to_string(index_) + ".0/24";
     if (kind_->type == "static") {
         return {{"type", "static"},
@@ -453,7 +453,6 @@ json Suite::ipam(const std::string& version, std::optional<std::string> only_add
         range["rangeStart"] = *only_address;
         range["rangeEnd"] = *only_address;
     }
-    (void)version;
     return {{"type", "host-local"}, {"ranges", {{range}}}};
 }
 
@@ -485,7 +484,7 @@ json Suite::config(const std::string& version, const std::string& network,
         c["promisc"] = true;
     }
     if (kind_->role == Role::Interface || kind_->role == Role::Ipam) {
-        c["ipam"] = ipam(version, std::move(only_address));
+        c["ipam"] = ipam(std::move(only_address));
     }
     return c;
 }
