@@ -15,5 +15,6 @@ int cmd_ls(Invocation& inv);
 int cmd_ps(Invocation& inv);
 int cmd_show(Invocation& inv);
 int cmd_netns(Invocation& inv);
+int cmd_conformance(Invocation& inv);
 
 }  // namespace sdnet

@@ -21,6 +21,8 @@ const std::vector<Subcommand>& subcommands() {
         {"ps", "[options]", "list attachments recorded in the result cache", cmd_ps},
         {"show", "[NET] [options]", "show bridges, veths, namespaces and addresses", cmd_show},
         {"netns", "add|del|ls [NAME] [options]", "manage named network namespaces", cmd_netns},
+        {"conformance", "--plugins DIR [options]",
+         "run the CNI conformance suite against a plugin directory", cmd_conformance},
     };
     return kCommands;
 }
