@@ -8,7 +8,7 @@
 
 #include "plugins/cni/error.hpp"
 #include "plugins/cni/json_util.hpp"
-#include "runtime/libcni/sha512.hpp"
+#include "plugins/cni/sha512.hpp"
 
 namespace bandwidth {
 namespace {
@@ -168,11 +168,11 @@ netlib::TbfSpec tbf_spec(const Limit& limit) {
 
 std::string ifb_name(const std::string& network, const std::string& container_id,
                      const std::string& ifname) {
-    return "bwp" + libcni::sha512_hex(network + "/" + container_id + "/" + ifname, 6);
+    return "bwp" + cni::sha512_hex(network + "/" + container_id + "/" + ifname, 6);
 }
 
 std::string reference_ifb_name(const std::string& network, const std::string& container_id) {
-    return "bwp" + libcni::sha512_hex(network + container_id, 6);
+    return "bwp" + cni::sha512_hex(network + container_id, 6);
 }
 
 }  // namespace bandwidth

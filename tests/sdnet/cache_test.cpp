@@ -56,6 +56,11 @@ TEST(LibcniCache, Base64MatchesRfc4648Vectors) {
     EXPECT_THROW(libcni::base64_decode("Zm9"), std::invalid_argument);
     EXPECT_THROW(libcni::base64_decode("Zm$v"), std::invalid_argument);
     EXPECT_THROW(libcni::base64_decode("Z=9v"), std::invalid_argument);
+    // Strict as Go's decoder, where libcrypto's alone would take these.
+    for (const char* lenient :
+         {"Zg=a", "Z===", "====", "Zm9v    ", "  Zm9v  ", "\nZm9vYmFy\n\n\n"}) {
+        EXPECT_THROW(libcni::base64_decode(lenient), std::invalid_argument) << lenient;
+    }
 }
 
 TEST(LibcniCache, EncodesInLibcniKeyOrderWithBase64Config) {
