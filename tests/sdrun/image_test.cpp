@@ -43,7 +43,7 @@ TEST_F(ImageTest, ImportRecordsTheTarballsSha256AndListsIt) {
     EXPECT_EQ(list[0]["digest"], digest);
     EXPECT_TRUE(fs::is_regular_file(root / "images/busybox/rootfs/bin/busybox"));
     EXPECT_EQ(fs::read_symlink(root / "images/busybox/rootfs/bin/sh"), "busybox");
-    auto meta = json::parse(sdnet_test::read_file(root / "images/busybox/image.json"));
+    auto meta = json::parse(sdnet::test::read_file(root / "images/busybox/image.json"));
     EXPECT_EQ(meta["digest"], digest);
 }
 

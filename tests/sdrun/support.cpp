@@ -75,7 +75,7 @@ fs::path busybox_tarball(const fs::path& dir) {
     auto rootfs = dir / "busybox-rootfs";
     fs::create_directories(rootfs / "bin");
     fs::copy_file("/bin/busybox", rootfs / "bin/busybox");
-    auto list = sdnet_test::run_process({"/bin/busybox", "--list"});
+    auto list = sdnet::test::run_process({"/bin/busybox", "--list"});
     std::istringstream applets(list.out);
     for (std::string name; std::getline(applets, name);) {
         if (!name.empty() && name != "busybox") {
@@ -83,8 +83,8 @@ fs::path busybox_tarball(const fs::path& dir) {
         }
     }
     auto tarball = dir / "busybox.tar.gz";
-    auto tar =
-        sdnet_test::run_process({"/bin/tar", "-C", rootfs.string(), "-czf", tarball.string(), "."});
+    auto tar = sdnet::test::run_process(
+        {"/bin/tar", "-C", rootfs.string(), "-czf", tarball.string(), "."});
     if (tar.status != 0) {
         throw std::runtime_error("tar failed: " + tar.err);
     }
@@ -95,7 +95,7 @@ fs::path busybox_tarball(const fs::path& dir) {
 Outcome sdrun(const fs::path& root, const std::vector<std::string>& args) {
     std::vector<std::string> argv = {SDRUN_EXE, "--root", root.string()};
     argv.insert(argv.end(), args.begin(), args.end());
-    return sdnet_test::run_process(argv);
+    return sdnet::test::run_process(argv);
 }
 
 Background::Background(const fs::path& root, const std::vector<std::string>& args) {
@@ -134,8 +134,8 @@ Outcome Background::wait() {
     pid_ = -1;
     Outcome r;
     r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = sdnet_test::read_file(output_ / "out");
-    r.err = sdnet_test::read_file(output_ / "err");
+    r.out = sdnet::test::read_file(output_ / "out");
+    r.err = sdnet::test::read_file(output_ / "err");
     return r;
 }
 
@@ -184,7 +184,7 @@ std::vector<pid_t> wait_for_container_pids(const std::string& name, std::size_t 
 }
 
 std::string sha256sum(const fs::path& file) {
-    auto r = sdnet_test::run_process({"/usr/bin/sha256sum", file.string()});
+    auto r = sdnet::test::run_process({"/usr/bin/sha256sum", file.string()});
     return "sha256:" + r.out.substr(0, r.out.find(' '));
 }
 

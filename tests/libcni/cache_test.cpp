@@ -5,15 +5,15 @@
 #include <sys/stat.h>
 
 #include "runtime/libcni/error.hpp"
-#include "tests/sdnet/support.hpp"
+#include "tests/support/fake_plugins.hpp"
 
 namespace {
 
 using libcni::CacheEntry;
 using nlohmann::json;
-using sdnet_test::read_file;
-using sdnet_test::TempDir;
-using sdnet_test::write_file;
+using sdnet::test::read_file;
+using sdnet::test::TempDir;
+using sdnet::test::write_file;
 
 const char* kConflist = R"({"cniVersion":"1.0.0","name":"net","plugins":[{"type":"bridge"}]})";
 
