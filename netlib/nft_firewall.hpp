@@ -5,6 +5,7 @@
 // Ruleset with container 10.77.0.2 + fd00:77::2 (network n1, ingressPolicy isolated on bridge
 // br1, host port veth1a2b3c4d) and 10.78.0.2 (network n2, same-bridge on br2):
 //
+// clang-format off
 //   table inet sdnet_firewall {
 //       set ctr4 {
 //           type ipv4_addr
@@ -46,6 +47,7 @@
 //           iifname @isolated_ports oifname @isolated_ports drop
 //       }
 //   }
+// clang-format on
 //
 // What the policies mean (as the reference plugin's iptables CNI-ISOLATION-STAGE-1/2 chains,
 // which mirror Docker's DOCKER-ISOLATION-STAGE-1/2):

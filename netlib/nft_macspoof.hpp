@@ -5,6 +5,7 @@
 //
 // Ruleset (`nft list table bridge sdnet_macspoof`), for one container:
 //
+// clang-format off
 //   table bridge sdnet_macspoof {
 //       set guarded {
 //           type ifname
@@ -19,6 +20,7 @@
 //           iifname @guarded iifname . ether saddr != @allowed drop
 //       }
 //   }
+// clang-format on
 //
 // Why this shape: like nft_masq.hpp, one static rule and owner-tagged elements, so ADD/DEL are
 // two element changes in one transaction whatever the number of containers, and concurrent
