@@ -111,7 +111,7 @@ struct MacvlanSpec {
 
 // Creates a macvlan on `master`, directly in `spec.netns`. Returns the new link as seen in its
 // namespace (looked up through a socket opened there when it is not sock's). Throws
-// std::invalid_argument for an unknown mode.
+// InvalidInput for an unknown mode.
 [[nodiscard]] LinkInfo create_macvlan(RouteSocket& sock, const MacvlanSpec& spec);
 
 struct IpvlanSpec {
@@ -124,7 +124,7 @@ struct IpvlanSpec {
     bool up = false;
 };
 
-// Creates an ipvlan on `master`, as create_macvlan. Throws std::invalid_argument for an unknown
+// Creates an ipvlan on `master`, as create_macvlan. Throws InvalidInput for an unknown
 // mode or flag; Error(EOPNOTSUPP) on a kernel without ipvlan.
 [[nodiscard]] LinkInfo create_ipvlan(RouteSocket& sock, const IpvlanSpec& spec);
 
@@ -137,7 +137,7 @@ struct VlanSpec {
     bool up = false;
 };
 
-// Creates an 802.1Q VLAN link of `master`, as create_macvlan. Throws std::invalid_argument for an
+// Creates an 802.1Q VLAN link of `master`, as create_macvlan. Throws InvalidInput for an
 // id outside 1..4094; Error(EEXIST) when the master already has that VLAN id.
 [[nodiscard]] LinkInfo create_vlan(RouteSocket& sock, const VlanSpec& spec);
 

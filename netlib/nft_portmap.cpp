@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include "netlib/error.hpp"
 #include "netlib/nft_masq.hpp"
 
 namespace netlib {
@@ -415,8 +416,8 @@ void check_duplicates(const PortmapAttachment& a) {
         auto [it, fresh] = seen.emplace(std::pair{&data_set(m), as_text(key_of(m))}, &m);
         if (!fresh && (it->second->container_addr != m.container_addr ||
                        it->second->container_port != m.container_port)) {
-            throw Error(EINVAL, "portmap_add", m.host_to_string(),
-                        "published twice with different container ports");
+            throw InvalidInput("portmap_add", m.host_to_string(),
+                               "published twice with different container ports");
         }
     }
 }
@@ -603,7 +604,7 @@ void portmap_del(NftSocket& sock, const PortmapAttachment& a) {
 void portmap_gc(NftSocket& sock, const std::string& network,
                 const std::set<std::pair<std::string, std::string>>& valid) {
     if (network.empty()) {
-        throw Error(EINVAL, "portmap_gc", "", "network name is empty");
+        throw InvalidInput("portmap_gc", "", "network name is empty");
     }
     auto stale = [&](const NftElem& e) {
         return nft_is_stale(e, network, valid, NftIdOnly::KeepsContainer);
