@@ -123,7 +123,7 @@ inline constexpr const char* kFirewallAdminChain = "admin";
 
 // Accepts forwarded traffic from the attachment's addresses and related/established traffic to
 // them, and applies its ingress policy. Idempotent; creates whatever part of the tables is
-// missing in the same transaction. Throws Error(EINVAL) for empty owner fields, a policy other
+// missing in the same transaction. Throws InvalidInput for empty owner fields, a policy other
 // than Open without a bridge, Isolated without a host port, or a non-unicast address.
 void firewall_add(NftSocket& sock, const FirewallAttachment& a);
 

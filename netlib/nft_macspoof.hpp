@@ -66,7 +66,7 @@ struct MacspoofEntry {
 inline constexpr const char* kMacspoofTable = "sdnet_macspoof";
 
 // Lets only `a.mac` in from `a.host_ifname`. Idempotent; a re-ADD with another MAC, or a stale
-// guard of an earlier owner of the same host interface, is replaced. Throws Error(EINVAL) for
+// guard of an earlier owner of the same host interface, is replaced. Throws InvalidInput for
 // bad names or a zero/multicast MAC.
 void macspoof_add(NftSocket& sock, const MacspoofAttachment& a);
 void macspoof_add(const MacspoofAttachment& a);

@@ -100,7 +100,7 @@ struct MasqEntry {
 inline constexpr const char* kMasqTable = "sdnet_masq";
 
 // Masquerades traffic from each address to destinations outside its subnet. Idempotent; creates
-// whatever part of the table is missing in the same transaction. Throws Error(EINVAL) for an
+// whatever part of the table is missing in the same transaction. Throws InvalidInput for an
 // empty network/container id/ifname or a multicast/unspecified address.
 void masq_add(NftSocket& sock, const MasqAttachment& a);
 void masq_add(const MasqAttachment& a);
