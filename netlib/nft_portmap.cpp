@@ -322,7 +322,7 @@ Wanted wanted(const PortmapAttachment& a) {
     auto comment = a.owner.comment();
     auto push = [&w](NftSetElem e, std::optional<PortMapping> m) {
         w.elems.push_back(std::move(e));
-        w.mapping.push_back(std::move(m));
+        w.mapping.push_back(m);
     };
     for (const auto& m : a.mappings) {
         auto elem = owned(key_of(m), comment);
@@ -483,9 +483,10 @@ std::string PortmapMatch::to_string() const {
     return out + (kind == Kind::Iifname ? ifname : net.to_string());
 }
 
-PortConflict::PortConflict(PortMapping wanted, const std::string& comment, std::string_view where)
+PortConflict::PortConflict(const PortMapping& wanted, const std::string& comment,
+                           std::string_view where)
     : Error(EADDRINUSE, "portmap_add", wanted.host_to_string()),
-      wanted_(std::move(wanted)),
+      wanted_(wanted),
       holder_(NftOwner::parse(comment)),
       holder_name_(holder_of(comment)),
       message_("host port " + wanted_.host_to_string() + " is already published by " +

@@ -157,7 +157,7 @@ class PortConflict : public Error {
 public:
     // `comment`: that of the element holding the port; `where`: appended to the message
     // (" on every local address").
-    PortConflict(PortMapping wanted, const std::string& comment, std::string_view where);
+    PortConflict(const PortMapping& wanted, const std::string& comment, std::string_view where);
 
     const PortMapping& wanted() const noexcept { return wanted_; }
 

@@ -268,8 +268,8 @@ double read_psched() {
 }  // namespace
 
 double psched_ticks_per_usec() {
-    static const double ticks = read_psched();
-    return ticks;
+    static const double kTicks = read_psched();
+    return kTicks;
 }
 
 void add_root_tbf(RouteSocket& sock, int ifindex, const TbfSpec& spec) {

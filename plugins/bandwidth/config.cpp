@@ -39,8 +39,11 @@ struct Bucket {
 
 Bucket bucket(const Limit& l) {
     Bucket b{};
-    b.rate_bytes = double(l.rate / 8);
-    b.burst_bytes = double(l.burst / 8);
+    // Whole bytes, as the reference's integer division (uint64 bits / 8).
+    std::uint64_t rate_bytes = l.rate / 8;
+    std::uint64_t burst_bytes = l.burst / 8;
+    b.rate_bytes = double(rate_bytes);
+    b.burst_bytes = double(burst_bytes);
     b.usec = b.burst_bytes * 1e6 / b.rate_bytes;
     // Truncations where the reference's Go code converts to uint32 (none may overflow:
     // parse_limit checks the unconverted values first).
