@@ -98,9 +98,9 @@ std::string reservation_content(const Attachment& a) {
 }
 
 const SnapshotView& empty_snapshot() {
-    static const std::string text = format_snapshot({});
-    static const SnapshotView view = *SnapshotView::parse(text);
-    return view;
+    static const std::string kText = format_snapshot({});
+    static const SnapshotView kView = *SnapshotView::parse(kText);
+    return kView;
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ namespace {
 
 using MnlPtr = CPtr<mnl_socket, &mnl_socket_close>;
 
-constexpr std::size_t kBufSize = 64 * 1024;
+constexpr std::size_t kBufSize = std::size_t{64} * 1024;
 
 struct Conn {
     mnl_socket* nl;

@@ -27,6 +27,10 @@ std::string format(int err, std::string_view op, std::string_view object, std::s
 Error::Error(int err, std::string_view op, std::string_view object, std::string_view detail)
     : std::runtime_error(format(err, op, object, detail)), code_(err) {}
 
+InvalidInput::InvalidInput(std::string_view op, std::string_view object, std::string_view why)
+    : std::invalid_argument(std::string{op} + (object.empty() ? "" : " ") + std::string{object} +
+                            ": " + std::string{why}) {}
+
 void check_errno(long rc, std::string_view op, std::string_view object) {
     if (rc == -1) {
         throw Error(errno, op, object);

@@ -7,11 +7,13 @@
 #include <arpa/inet.h>
 #include <sys/random.h>
 
+#include "netlib/error.hpp"
+
 namespace netlib {
 namespace {
 
-std::invalid_argument bad(std::string_view what, std::string_view text) {
-    return std::invalid_argument(std::string{what} + " \"" + std::string{text} + "\"");
+InvalidInput bad(std::string_view what, std::string_view text) {
+    return InvalidInput(std::string{what} + " \"" + std::string{text} + "\"");
 }
 
 // Sets bits [prefix, bit_len) of `bytes` to `ones` (true) or zero.
@@ -35,7 +37,7 @@ int to_af(Family family) noexcept {
 
 IpAddr IpAddr::from_bytes(std::span<const std::uint8_t> bytes) {
     if (bytes.size() != 4 && bytes.size() != 16) {
-        throw std::invalid_argument("IP address must have 4 or 16 bytes");
+        throw InvalidInput("IP address must have 4 or 16 bytes");
     }
     IpAddr a;
     a.family_ = bytes.size() == 4 ? Family::V4 : Family::V6;
@@ -125,8 +127,8 @@ std::string IpAddr::to_string() const {
 
 IpNet::IpNet(IpAddr addr, int prefix) : addr_(addr), prefix_(prefix) {
     if (prefix < 0 || prefix > addr.bit_len()) {
-        throw std::invalid_argument("prefix length " + std::to_string(prefix) +
-                                    " out of range for " + addr.to_string());
+        throw InvalidInput("prefix length " + std::to_string(prefix) + " out of range for " +
+                           addr.to_string());
     }
 }
 

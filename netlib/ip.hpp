@@ -21,7 +21,7 @@ public:
     IpAddr() noexcept = default;  // 0.0.0.0
 
     static IpAddr from_bytes(std::span<const std::uint8_t> bytes);  // 4 or 16 bytes
-    // Parses "10.0.0.1" or "fd00::1"; throws std::invalid_argument naming the text.
+    // Parses "10.0.0.1" or "fd00::1"; throws InvalidInput naming the text.
     static IpAddr parse(std::string_view text);
     static std::optional<IpAddr> try_parse(std::string_view text) noexcept;
 
@@ -55,9 +55,9 @@ private:
 class IpNet {
 public:
     IpNet() noexcept = default;
-    IpNet(IpAddr addr, int prefix);  // throws std::invalid_argument if prefix is out of range
+    IpNet(IpAddr addr, int prefix);  // throws InvalidInput if prefix is out of range
 
-    // Parses "a.b.c.d/n" or "x::y/n"; throws std::invalid_argument naming the text.
+    // Parses "a.b.c.d/n" or "x::y/n"; throws InvalidInput naming the text.
     static IpNet parse(std::string_view text);
     static std::optional<IpNet> try_parse(std::string_view text) noexcept;
     // A bare address becomes a host prefix (/32 or /128).
@@ -92,7 +92,7 @@ public:
 
     explicit MacAddr(const std::array<std::uint8_t, 6>& bytes) noexcept : bytes_(bytes) {}
 
-    // Parses "aa:bb:cc:dd:ee:ff" (also with '-'); throws std::invalid_argument.
+    // Parses "aa:bb:cc:dd:ee:ff" (also with '-'); throws InvalidInput.
     static MacAddr parse(std::string_view text);
     // A random locally administered unicast address.
     static MacAddr random();

@@ -116,10 +116,8 @@ struct MacvlanSpec {
 
 // Creates a macvlan on `master`, directly in `spec.netns`; IFF_UP (spec.up) is applied by the
 // creating request. Kernels since 6.x check the name in spec.netns only; older ones also in
-// sock's namespace (EEXIST).
-// Returns the new link as seen in its namespace (looked up through spec.netns_sock, or a socket
-// opened there). Throws
-// std::invalid_argument for an unknown mode.
+// sock's namespace (EEXIST). Returns the new link as seen in its namespace (looked up through
+// spec.netns_sock, or a socket opened there). Throws InvalidInput for an unknown mode.
 [[nodiscard]] LinkInfo create_macvlan(RouteSocket& sock, const MacvlanSpec& spec);
 
 struct IpvlanSpec {
@@ -133,7 +131,7 @@ struct IpvlanSpec {
     RouteSocket* netns_sock = nullptr;  // open in `netns`: the lookup after creation uses it
 };
 
-// Creates an ipvlan on `master`, as create_macvlan. Throws std::invalid_argument for an unknown
+// Creates an ipvlan on `master`, as create_macvlan. Throws InvalidInput for an unknown
 // mode or flag; Error(EOPNOTSUPP) on a kernel without ipvlan.
 [[nodiscard]] LinkInfo create_ipvlan(RouteSocket& sock, const IpvlanSpec& spec);
 
@@ -147,7 +145,7 @@ struct VlanSpec {
     RouteSocket* netns_sock = nullptr;
 };
 
-// Creates an 802.1Q VLAN link of `master`, as create_macvlan. Throws std::invalid_argument for an
+// Creates an 802.1Q VLAN link of `master`, as create_macvlan. Throws InvalidInput for an
 // id outside 1..4094; Error(EEXIST) when the master already has that VLAN id.
 [[nodiscard]] LinkInfo create_vlan(RouteSocket& sock, const VlanSpec& spec);
 

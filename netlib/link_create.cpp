@@ -19,6 +19,7 @@
 #include <netlink/route/link/vlan.h>
 
 #include "netlib/bridge_vlan.hpp"
+#include "netlib/error.hpp"
 #include "netlib/link.hpp"
 #include "netlib/link_internal.hpp"
 #include "netlib/netns.hpp"
@@ -311,7 +312,7 @@ LinkInfo create_macvlan(RouteSocket& sock, const MacvlanSpec& spec) {
     static constexpr std::array<std::string_view, 5> kModes = {"bridge", "private", "vepa",
                                                                "passthru", "source"};
     if (std::find(kModes.begin(), kModes.end(), spec.mode) == kModes.end()) {
-        throw std::invalid_argument("unknown macvlan mode \"" + spec.mode + "\"");
+        throw InvalidInput("unknown macvlan mode \"" + spec.mode + "\"");
     }
     detail::LinkPtr link = checked(rtnl_link_macvlan_alloc());
     set_common(link.get(), spec.name, spec.mtu, spec.mac, spec.up);
@@ -324,7 +325,7 @@ LinkInfo create_macvlan(RouteSocket& sock, const MacvlanSpec& spec) {
 LinkInfo create_ipvlan(RouteSocket& sock, const IpvlanSpec& spec) {
     int mode = rtnl_link_ipvlan_str2mode(spec.mode.c_str());
     if (mode < 0) {
-        throw std::invalid_argument("unknown ipvlan mode \"" + spec.mode + "\"");
+        throw InvalidInput("unknown ipvlan mode \"" + spec.mode + "\"");
     }
     std::uint16_t flags = 0;
     if (spec.flag == "private") {
@@ -332,7 +333,7 @@ LinkInfo create_ipvlan(RouteSocket& sock, const IpvlanSpec& spec) {
     } else if (spec.flag == "vepa") {
         flags = IPVLAN_F_VEPA;
     } else if (spec.flag != "bridge") {
-        throw std::invalid_argument("unknown ipvlan flag \"" + spec.flag + "\"");
+        throw InvalidInput("unknown ipvlan flag \"" + spec.flag + "\"");
     }
     ifinfomsg hdr{};
     hdr.ifi_family = AF_UNSPEC;
@@ -368,7 +369,7 @@ LinkInfo create_ipvlan(RouteSocket& sock, const IpvlanSpec& spec) {
 
 LinkInfo create_vlan(RouteSocket& sock, const VlanSpec& spec) {
     if (spec.id < 1 || spec.id > 4094) {
-        throw std::invalid_argument("VLAN id " + std::to_string(spec.id) + " is not in 1..4094");
+        throw InvalidInput("VLAN id " + std::to_string(spec.id) + " is not in 1..4094");
     }
     detail::LinkPtr link = checked(rtnl_link_vlan_alloc());
     set_common(link.get(), spec.name, spec.mtu, std::nullopt, spec.up);

@@ -61,7 +61,7 @@ std::string not_netns_reason(int fd) {
 
 void check_name(const std::string& name) {
     if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
-        throw std::invalid_argument("invalid netns name \"" + name + "\"");
+        throw InvalidInput("invalid netns name \"" + name + "\"");
     }
 }
 

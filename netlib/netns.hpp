@@ -63,7 +63,7 @@ inline constexpr const char* kNetnsRunDir = "/run/netns";
 // a shared mount point (so the bind mount propagates into mount namespaces created later), the
 // file is created with O_EXCL (Error EEXIST if present), a short-lived thread unshares a new
 // network namespace and bind-mounts its ns file over the file. Returns the path. Throws
-// std::invalid_argument for names that are empty, ".", ".." or contain '/'.
+// InvalidInput for names that are empty, ".", ".." or contain '/'.
 [[nodiscard]] std::string create_named_netns(const std::string& name);
 // Unmounts (MNT_DETACH) and unlinks /run/netns/<name>; false if it did not exist.
 bool remove_named_netns(const std::string& name);

@@ -187,7 +187,8 @@ std::size_t NftBatch::Impl::single(std::uint16_t type, NftFamily family, std::ui
 void NftBatch::Impl::elements(std::uint16_t type, const NftSet& set,
                               const std::vector<NftElem>& elems, std::uint16_t flags,
                               bool keys_only) {
-    constexpr std::size_t kMaxMsg = 48 * 1024;  // bounds overestimate; nla_len is 16 bits
+    constexpr std::size_t kMaxMsg =
+        std::size_t{48} * 1024;  // bounds overestimate; nla_len is 16 bits
     for (std::size_t i = 0; i < elems.size();) {
         std::size_t j = i;
         std::size_t bound = max_msg_len(set, {});

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "netlib/error.hpp"
 #include "netlib/link.hpp"
 #include "netlib/nft_owned.hpp"
 
@@ -110,14 +111,6 @@ std::string bridge_comment(const std::string& network, const std::string& bridge
     return "sdnet net=" + network + " bridge=" + bridge;
 }
 
-NftBytes ifname_key(const std::string& name, std::string_view op) {
-    try {
-        return nft_key_ifname(name);
-    } catch (const std::invalid_argument&) {
-        throw Error(EINVAL, op, name, "interface name must be 1 to 15 bytes");
-    }
-}
-
 NftElem bare(NftBytes key, std::string comment = {}) {
     return NftElem{std::move(key), {}, {}, {}, std::move(comment), false};
 }
@@ -131,14 +124,14 @@ std::string owner_comment(const FirewallAttachment& a, std::string_view op) {
 void validate(const FirewallAttachment& a, std::string_view op) {
     for (const auto& addr : a.addresses) {
         if (addr.is_multicast() || addr.is_unspecified()) {
-            throw Error(EINVAL, op, addr.to_string(), "not a unicast container address");
+            throw InvalidInput(op, addr.to_string(), "not a unicast container address");
         }
     }
     if (a.policy != IngressPolicy::Open && a.bridge.empty()) {
-        throw Error(EINVAL, op, a.network, "an ingress policy needs the bridge");
+        throw InvalidInput(op, a.network, "an ingress policy needs the bridge");
     }
     if (a.policy == IngressPolicy::Isolated && a.host_port.empty()) {
-        throw Error(EINVAL, op, a.network, "the isolated policy needs the container's port");
+        throw InvalidInput(op, a.network, "the isolated policy needs the container's port");
     }
 }
 
@@ -152,7 +145,7 @@ NftSkeleton skeleton(const FirewallAttachment& a) {
         return s;
     }
     auto comment = bridge_comment(a.network, a.bridge);
-    auto br = ifname_key(a.bridge, "firewall_add");
+    auto br = nft_key_ifname(a.bridge, "firewall_add");
     s.shared.push_back({isolated_bridges(), {bare(br, comment)}});
     if (a.policy == IngressPolicy::SameBridge) {
         s.shared.push_back({same_bridge_pairs(), {bare(nft_concat({br, br}), comment)}});
@@ -172,7 +165,7 @@ std::vector<NftSetElem> owned_elements(const FirewallAttachment& a, const std::s
         out.push_back({addr_set(addr.family()), bare(nft_key(addr), comment)});
     }
     if (!a.host_port.empty()) {
-        out.push_back({isolated_ports(), bare(ifname_key(a.host_port, op), comment)});
+        out.push_back({isolated_ports(), bare(nft_key_ifname(a.host_port, op), comment)});
     }
     return out;
 }
@@ -255,7 +248,7 @@ std::vector<FirewallEntry> firewall_list(NftSocket& sock, std::optional<std::str
 void firewall_gc(NftSocket& sock, RouteSocket& links, const std::string& network,
                  const std::set<std::pair<std::string, std::string>>& valid) {
     if (network.empty()) {
-        throw Error(EINVAL, "firewall_gc", "", "network name is empty");
+        throw InvalidInput("firewall_gc", "", "network name is empty");
     }
     auto stale = [&](const NftElem& e) { return nft_is_stale(e, network, valid); };
     auto sets = owned_sets();

@@ -5,6 +5,7 @@
 // Ruleset with container 10.77.0.2 + fd00:77::2 (network n1, ingressPolicy isolated on bridge
 // br1, host port veth1a2b3c4d) and 10.78.0.2 (network n2, same-bridge on br2):
 //
+// clang-format off
 //   table inet sdnet_firewall {
 //       set ctr4 {
 //           type ipv4_addr
@@ -46,6 +47,7 @@
 //           iifname @isolated_ports oifname @isolated_ports drop
 //       }
 //   }
+// clang-format on
 //
 // What the policies mean (as the reference plugin's iptables CNI-ISOLATION-STAGE-1/2 chains,
 // which mirror Docker's DOCKER-ISOLATION-STAGE-1/2):
@@ -121,7 +123,7 @@ inline constexpr const char* kFirewallAdminChain = "admin";
 
 // Accepts forwarded traffic from the attachment's addresses and related/established traffic to
 // them, and applies its ingress policy. Idempotent; creates whatever part of the tables is
-// missing in the same transaction. Throws Error(EINVAL) for empty owner fields, a policy other
+// missing in the same transaction. Throws InvalidInput for empty owner fields, a policy other
 // than Open without a bridge, Isolated without a host port, or a non-unicast address.
 void firewall_add(NftSocket& sock, const FirewallAttachment& a);
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "netlib/error.hpp"
 #include "netlib/nft_owned.hpp"
 
 namespace netlib {
@@ -43,14 +44,6 @@ NftSkeleton skeleton() {
     return {{table()}, {guarded(), allowed()}, {std::move(chain)}, {}};
 }
 
-NftBytes ifname_key(const std::string& ifname, std::string_view op) {
-    try {
-        return nft_key_ifname(ifname);
-    } catch (const std::invalid_argument& e) {
-        throw Error(EINVAL, op, ifname, "host interface name must be 1 to 15 bytes");
-    }
-}
-
 std::string validated_comment(const MacspoofAttachment& a, std::string_view op) {
     NftOwner owner{a.network, a.container_id, a.ifname};
     owner.validate(op);
@@ -86,9 +79,9 @@ void drop_other_macs(NftSocket& sock, const std::string& host_ifname, const NftB
 
 void macspoof_add(NftSocket& sock, const MacspoofAttachment& a) {
     auto comment = validated_comment(a, "macspoof_add");
-    auto port = ifname_key(a.host_ifname, "macspoof_add");
+    auto port = nft_key_ifname(a.host_ifname, "macspoof_add");
     if (a.mac.is_zero() || (a.mac.bytes()[0] & 1) != 0) {
-        throw Error(EINVAL, "macspoof_add", a.mac.to_string(), "not a unicast MAC address");
+        throw InvalidInput("macspoof_add", a.mac.to_string(), "not a unicast MAC address");
     }
     auto pair = nft_concat({port, nft_key(a.mac)});
     std::vector<NftSetElem> want{
@@ -109,7 +102,7 @@ void macspoof_del(NftSocket& sock, const MacspoofAttachment& a) {
         nft_remove_all_if(sock, sets, mine);
         return;
     }
-    auto port = ifname_key(a.host_ifname, "macspoof_del");
+    auto port = nft_key_ifname(a.host_ifname, "macspoof_del");
     std::vector<NftSetElem> keys{
         {guarded(), NftElem{port, {}, {}, {}, {}, false}},
         {allowed(), NftElem{nft_concat({port, nft_key(a.mac)}), {}, {}, {}, {}, false}},
@@ -145,7 +138,7 @@ std::vector<MacspoofEntry> macspoof_list(NftSocket& sock, std::optional<std::str
 void macspoof_gc(NftSocket& sock, const std::string& network,
                  const std::set<std::pair<std::string, std::string>>& valid) {
     if (network.empty()) {
-        throw Error(EINVAL, "macspoof_gc", "", "network name is empty");
+        throw InvalidInput("macspoof_gc", "", "network name is empty");
     }
     auto stale = [&](const NftElem& e) { return nft_is_stale(e, network, valid); };
     std::vector<NftSet> sets{guarded(), allowed()};

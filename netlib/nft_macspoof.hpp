@@ -5,6 +5,7 @@
 //
 // Ruleset (`nft list table bridge sdnet_macspoof`), for one container:
 //
+// clang-format off
 //   table bridge sdnet_macspoof {
 //       set guarded {
 //           type ifname
@@ -19,6 +20,7 @@
 //           iifname @guarded iifname . ether saddr != @allowed drop
 //       }
 //   }
+// clang-format on
 //
 // Why this shape: like nft_masq.hpp, one static rule and owner-tagged elements, so ADD/DEL are
 // two element changes in one transaction whatever the number of containers, and concurrent
@@ -64,7 +66,7 @@ struct MacspoofEntry {
 inline constexpr const char* kMacspoofTable = "sdnet_macspoof";
 
 // Lets only `a.mac` in from `a.host_ifname`. Idempotent; a re-ADD with another MAC, or a stale
-// guard of an earlier owner of the same host interface, is replaced. Throws Error(EINVAL) for
+// guard of an earlier owner of the same host interface, is replaced. Throws InvalidInput for
 // bad names or a zero/multicast MAC.
 void macspoof_add(NftSocket& sock, const MacspoofAttachment& a);
 void macspoof_add(const MacspoofAttachment& a);

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "netlib/error.hpp"
 #include "netlib/nft_owned.hpp"
 
 namespace netlib {
@@ -88,7 +89,7 @@ void validate(const MasqAttachment& a, std::string_view op) {
     NftOwner{a.network, a.container_id, a.ifname}.validate(op);
     for (const auto& addr : a.addresses) {
         if (addr.addr().is_multicast() || addr.addr().is_unspecified()) {
-            throw Error(EINVAL, op, addr.to_string(), "not a unicast container address");
+            throw InvalidInput(op, addr.to_string(), "not a unicast container address");
         }
     }
 }
@@ -218,7 +219,7 @@ std::vector<MasqEntry> masq_list(NftSocket& sock, std::optional<std::string> net
 void masq_gc(NftSocket& sock, const std::string& network,
              const std::set<std::pair<std::string, std::string>>& valid) {
     if (network.empty()) {
-        throw Error(EINVAL, "masq_gc", "", "network name is empty");
+        throw InvalidInput("masq_gc", "", "network name is empty");
     }
     auto stale = [&](const NftElem& e) { return nft_is_stale(e, network, valid); };
     auto sets = addr_sets();

@@ -5,6 +5,7 @@
 // Ruleset (`nft list table inet sdnet_masq`) with containers 10.77.0.2/24 + fd00:77::2/64 and
 // 10.77.0.3/24:
 //
+// clang-format off
 //   table inet sdnet_masq {
 //       set masq4 {
 //           type ipv4_addr
@@ -37,6 +38,7 @@
 //           ip6 saddr @masq6 ip6 saddr vmap @subnets6
 //       }
 //   }
+// clang-format on
 //
 // Why this shape:
 // - A container address is ONE element of a plain set, tagged with its owner: ADD and DEL change
@@ -98,7 +100,7 @@ struct MasqEntry {
 inline constexpr const char* kMasqTable = "sdnet_masq";
 
 // Masquerades traffic from each address to destinations outside its subnet. Idempotent; creates
-// whatever part of the table is missing in the same transaction. Throws Error(EINVAL) for an
+// whatever part of the table is missing in the same transaction. Throws InvalidInput for an
 // empty network/container id/ifname or a multicast/unspecified address.
 void masq_add(NftSocket& sock, const MasqAttachment& a);
 void masq_add(const MasqAttachment& a);

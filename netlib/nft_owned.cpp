@@ -9,6 +9,8 @@
 
 #include <unistd.h>
 
+#include "netlib/error.hpp"
+
 namespace netlib {
 namespace {
 
@@ -226,7 +228,7 @@ private:
 }  // namespace
 
 void NftOwner::validate(std::string_view op) const {
-    auto fail = [&](std::string_view why) { throw Error(EINVAL, op, to_string(), why); };
+    auto fail = [&](std::string_view why) { throw InvalidInput(op, to_string(), why); };
     if (!valid_field(network)) {
         fail("network name is empty or contains whitespace");
     }

@@ -45,7 +45,7 @@ struct NftOwner {
     std::string container_id;
     std::string ifname;
 
-    // Throws Error(EINVAL, op, ...) if a field is empty or holds whitespace or control
+    // Throws InvalidInput(op, ...) if a field is empty or holds whitespace or control
     // characters, or if the comment would not fit the kernel's 256-byte userdata.
     void validate(std::string_view op) const;
     std::string comment() const;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include "netlib/error.hpp"
 #include "netlib/nft_masq.hpp"
 
 namespace netlib {
@@ -321,7 +322,7 @@ Wanted wanted(const PortmapAttachment& a) {
     auto comment = a.owner.comment();
     auto push = [&w](NftSetElem e, std::optional<PortMapping> m) {
         w.elems.push_back(std::move(e));
-        w.mapping.push_back(std::move(m));
+        w.mapping.push_back(m);
     };
     for (const auto& m : a.mappings) {
         auto elem = owned(key_of(m), comment);
@@ -415,8 +416,8 @@ void check_duplicates(const PortmapAttachment& a) {
         auto [it, fresh] = seen.emplace(std::pair{&data_set(m), as_text(key_of(m))}, &m);
         if (!fresh && (it->second->container_addr != m.container_addr ||
                        it->second->container_port != m.container_port)) {
-            throw Error(EINVAL, "portmap_add", m.host_to_string(),
-                        "published twice with different container ports");
+            throw InvalidInput("portmap_add", m.host_to_string(),
+                               "published twice with different container ports");
         }
     }
 }
@@ -482,9 +483,10 @@ std::string PortmapMatch::to_string() const {
     return out + (kind == Kind::Iifname ? ifname : net.to_string());
 }
 
-PortConflict::PortConflict(PortMapping wanted, const std::string& comment, std::string_view where)
+PortConflict::PortConflict(const PortMapping& wanted, const std::string& comment,
+                           std::string_view where)
     : Error(EADDRINUSE, "portmap_add", wanted.host_to_string()),
-      wanted_(std::move(wanted)),
+      wanted_(wanted),
       holder_(NftOwner::parse(comment)),
       holder_name_(holder_of(comment)),
       message_("host port " + wanted_.host_to_string() + " is already published by " +
@@ -603,7 +605,7 @@ void portmap_del(NftSocket& sock, const PortmapAttachment& a) {
 void portmap_gc(NftSocket& sock, const std::string& network,
                 const std::set<std::pair<std::string, std::string>>& valid) {
     if (network.empty()) {
-        throw Error(EINVAL, "portmap_gc", "", "network name is empty");
+        throw InvalidInput("portmap_gc", "", "network name is empty");
     }
     auto stale = [&](const NftElem& e) {
         return nft_is_stale(e, network, valid, NftIdOnly::KeepsContainer);

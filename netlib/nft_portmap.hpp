@@ -5,11 +5,11 @@
 // Ruleset (`nft list table inet sdnet_portmap`) with container 10.77.0.2/24 publishing tcp 8080
 // on every local address and udp 5353 on 127.0.0.1 (IPv6 twins *6 left out):
 //
+// clang-format off
 //   table inet sdnet_portmap {
 //       map hostports4 {      # mappings for one host address
 //           type inet_proto . ipv4_addr . inet_service : ipv4_addr . inet_service
-//           elements = { udp . 127.0.0.1 . 5353 comment "sdnet net=n cid=c if=eth0" : 10.77.0.2 .
-//           53 }
+//           elements = { udp . 127.0.0.1 . 5353 comment "sdnet net=n cid=c if=eth0" : 10.77.0.2 . 53 }
 //       }
 //       map anyports4 {       # mappings for every local address
 //           type inet_proto . inet_service : ipv4_addr . inet_service
@@ -33,8 +33,8 @@
 //           dnat ip to meta l4proto . ip daddr . th dport map @hostports4
 //           dnat ip to meta l4proto . th dport map @anyports4
 //       }
-//       chain prerouting { type nat hook prerouting priority dstnat; fib daddr type local jump dnat
-//       } chain output { type nat hook output priority dstnat; fib daddr type local jump dnat }
+//       chain prerouting { type nat hook prerouting priority dstnat; fib daddr type local jump dnat }
+//       chain output { type nat hook output priority dstnat; fib daddr type local jump dnat }
 //       chain hairpin4_10_77_0_0_24 {
 //           ip saddr 10.77.0.0/24 masquerade
 //           ip saddr 127.0.0.0/8 masquerade
@@ -45,6 +45,7 @@
 //           ct status dnat ip daddr @hairpin4 ip daddr vmap @hairpin_nets4
 //       }
 //   }
+// clang-format on
 //
 // Why this shape:
 // - A published port is ONE owner-tagged map element keyed by (protocol, host address, port), or
@@ -156,7 +157,7 @@ class PortConflict : public Error {
 public:
     // `comment`: that of the element holding the port; `where`: appended to the message
     // (" on every local address").
-    PortConflict(PortMapping wanted, const std::string& comment, std::string_view where);
+    PortConflict(const PortMapping& wanted, const std::string& comment, std::string_view where);
 
     const PortMapping& wanted() const noexcept { return wanted_; }
 

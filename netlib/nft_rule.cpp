@@ -5,6 +5,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "netlib/error.hpp"
+
 namespace netlib {
 namespace {
 
@@ -142,9 +144,9 @@ NftBytes nft_key_proto(std::uint8_t proto) {
     return {proto};
 }
 
-NftBytes nft_key_ifname(std::string_view ifname) {
+NftBytes nft_key_ifname(std::string_view ifname, std::string_view op) {
     if (ifname.empty() || ifname.size() >= kIfNameSize) {
-        throw std::invalid_argument("invalid interface name \"" + std::string(ifname) + "\"");
+        throw InvalidInput(op, ifname, "interface name must be 1 to 15 bytes");
     }
     NftBytes key(kIfNameSize, 0);
     std::copy(ifname.begin(), ifname.end(), key.begin());

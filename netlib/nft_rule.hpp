@@ -123,8 +123,8 @@ NftBytes nft_key(const IpAddr& addr);
 NftBytes nft_key(const MacAddr& mac);
 NftBytes nft_key_port(std::uint16_t port);
 NftBytes nft_key_proto(std::uint8_t proto);
-// IFNAMSIZ bytes, zero padded; throws std::invalid_argument for "" or names over 15 bytes.
-NftBytes nft_key_ifname(std::string_view ifname);
+// IFNAMSIZ bytes, zero padded; throws InvalidInput naming `op` for "" or names over 15 bytes.
+NftBytes nft_key_ifname(std::string_view ifname, std::string_view op = "nft interface key");
 // A concatenation: every part padded to a multiple of 4 bytes, as the kernel's registers are.
 NftBytes nft_concat(std::initializer_list<NftBytes> parts);
 

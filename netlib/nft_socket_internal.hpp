@@ -20,7 +20,8 @@ namespace nft_detail {
 
 using MnlPtr = CPtr<mnl_socket, &mnl_socket_close>;
 
-inline constexpr std::size_t kRecvBufSize = 64 * 1024;  // netlink dump chunks are <= ~32 KiB
+inline constexpr std::size_t kRecvBufSize =
+    std::size_t{64} * 1024;  // netlink dump chunks are <= ~32 KiB
 
 struct Ack {
     std::uint32_t seq = 0;

@@ -166,7 +166,7 @@ std::vector<RouteSpec> list_routes(RouteSocket& sock, std::optional<Family> fami
     };
     auto on_msg = [&](nl_msg* msg) {
         if (auto r = parse_route(msg, want)) {
-            out.push_back(std::move(*r));
+            out.push_back(*r);
         }
     };
     int err = detail::try_dump(sock, make, on_msg, [&] { out.clear(); });

@@ -44,11 +44,11 @@ std::string dotted_to_path(std::string_view key) {
 
 void check_path(std::string_view key, const std::string& path) {
     if (path.rfind("net/", 0) != 0) {
-        throw std::invalid_argument("sysctl \"" + std::string{key} + "\" is not under net/");
+        throw InvalidInput("sysctl \"" + std::string{key} + "\" is not under net/");
     }
     for (std::string_view part : split(path, '/')) {
         if (part.empty() || part == "." || part == "..") {
-            throw std::invalid_argument("invalid sysctl key \"" + std::string{key} + "\"");
+            throw InvalidInput("invalid sysctl key \"" + std::string{key} + "\"");
         }
     }
 }

@@ -17,7 +17,7 @@ namespace netlib {
 //   "net.ipv4.conf.eth0.100.arp_notify"  dotted form; the interface name of a conf/neigh key
 //                                        keeps its dots
 // Only keys under net/ are allowed; anything else (or "..", empty components) throws
-// std::invalid_argument.
+// InvalidInput.
 
 // The path below /proc/sys for `key`, e.g. "net/ipv4/conf/eth0.100/arp_notify". Pure.
 [[nodiscard]] std::string sysctl_path(std::string_view key);

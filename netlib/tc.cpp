@@ -4,23 +4,34 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <new>
 #include <vector>
-
-#include <arpa/inet.h>
 
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/tc_act/tc_mirred.h>
+#include <netlink/object.h>
+#include <netlink/route/act/mirred.h>
+#include <netlink/route/action.h>
+#include <netlink/route/classifier.h>
+#include <netlink/route/cls/u32.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/tc.h>
 
-#include "netlib/route_socket_internal.hpp"
+#include "netlib/link_internal.hpp"
 
 namespace netlib {
 namespace {
 
 constexpr std::uint16_t kRedirectPriority = 1;
 constexpr std::uint32_t kRedirectClassId = 0x00010001;  // flowid 1:1, as the reference
+
+using QdiscPtr = CPtr<rtnl_qdisc, &rtnl_qdisc_put>;
+using ClsPtr = CPtr<rtnl_cls, &rtnl_cls_put>;
+using ActPtr = CPtr<rtnl_act, &rtnl_act_put>;
 
 std::string dev_label(int ifindex) {
     return "dev #" + std::to_string(ifindex);
@@ -104,108 +115,133 @@ std::optional<QdiscInfo> get_qdisc(RouteSocket& sock, int ifindex, std::uint32_t
     return out;
 }
 
+QdiscPtr new_qdisc(int ifindex, std::uint32_t parent, std::uint32_t handle, const char* kind) {
+    QdiscPtr q{rtnl_qdisc_alloc()};
+    if (!q) {
+        throw std::bad_alloc();
+    }
+    rtnl_tc* tc = TC_CAST(q.get());
+    rtnl_tc_set_ifindex(tc, ifindex);
+    rtnl_tc_set_parent(tc, parent);
+    rtnl_tc_set_handle(tc, handle);
+    if (rtnl_tc_set_kind(tc, kind) < 0) {
+        throw std::bad_alloc();
+    }
+    return q;
+}
+
 bool delete_qdisc(RouteSocket& sock, int ifindex, std::uint32_t parent, const QdiscInfo& q) {
-    detail::MsgPtr msg = detail::new_msg(RTM_DELQDISC, 0, tc_header(ifindex, parent, q.handle));
     // With the kind and the handle the kernel deletes nothing but the qdisc we looked at.
-    put_string(msg.get(), TCA_KIND, q.kind);
-    int err = detail::try_request(sock, msg.get());
+    QdiscPtr qdisc = new_qdisc(ifindex, parent, q.handle, q.kind.c_str());
+    nl_msg* raw = nullptr;
+    int rc = rtnl_qdisc_build_delete_request(qdisc.get(), &raw);
+    std::string op = "RTM_DELQDISC " + q.kind;
+    int err = detail::try_send_built(sock, rc, raw, op, dev_label(ifindex));
     if (err == ENOENT || err == ENODEV) {
         return false;
     }
     if (err != 0) {
-        detail::fail(sock, err, "RTM_DELQDISC " + q.kind, dev_label(ifindex));
+        detail::fail(sock, err, op, dev_label(ifindex));
     }
     return true;
 }
 
-// The selector of `match u32 0 0`: one key that every packet passes.
-std::vector<std::uint8_t> match_all_selector() {
-    std::vector<std::uint8_t> buf(sizeof(tc_u32_sel) + sizeof(tc_u32_key), 0);
-    tc_u32_sel sel{};
-    sel.flags = TC_U32_TERMINAL;
-    sel.nkeys = 1;
-    std::memcpy(buf.data(), &sel, sizeof sel);  // the key that follows stays all zero
-    return buf;
-}
-
-void put_mirred_redirect(nl_msg* msg, int target) {
-    nlattr* acts = detail::nest_start(msg, TCA_U32_ACT);
-    nlattr* first = detail::nest_start(msg, 1);  // actions are numbered from 1
-    put_string(msg, TCA_ACT_KIND, "mirred");
-    nlattr* opts = detail::nest_start(msg, TCA_ACT_OPTIONS);
-    tc_mirred parms{};
-    parms.action = TC_ACT_STOLEN;  // the packet now belongs to the ifb: no copy goes on
-    parms.eaction = TCA_EGRESS_REDIR;
-    parms.ifindex = static_cast<std::uint32_t>(target);
-    detail::put(msg, TCA_MIRRED_PARMS, &parms, sizeof parms);
-    detail::nest_end(msg, opts);
-    detail::nest_end(msg, first);
-    detail::nest_end(msg, acts);
+// `match u32 0 0` flowid 1:1 on the ingress qdisc, priority 1, every protocol, whose one action
+// (mirred) steals each packet and sends it out of `target`.
+ClsPtr new_redirect_filter(int ifindex, int target) {
+    ClsPtr cls{rtnl_cls_alloc()};
+    ActPtr mirred{rtnl_act_alloc()};
+    if (!cls || !mirred) {
+        throw std::bad_alloc();
+    }
+    rtnl_tc* tc = TC_CAST(cls.get());
+    rtnl_tc_set_ifindex(tc, ifindex);
+    rtnl_tc_set_parent(tc, kIngressHandle);
+    rtnl_cls_set_prio(cls.get(), kRedirectPriority);
+    rtnl_cls_set_protocol(cls.get(), ETH_P_ALL);
+    int rc = rtnl_tc_set_kind(tc, "u32");
+    rc = rc < 0 ? rc : rtnl_u32_set_classid(cls.get(), kRedirectClassId);
+    rc = rc < 0 ? rc : rtnl_u32_add_key_uint32(cls.get(), 0, 0, 0, 0);
+    rc = rc < 0 ? rc : rtnl_u32_set_cls_terminal(cls.get());
+    rc = rc < 0 ? rc : rtnl_tc_set_kind(TC_CAST(mirred.get()), "mirred");
+    rc = rc < 0 ? rc : rtnl_mirred_set_action(mirred.get(), TCA_EGRESS_REDIR);
+    rc = rc < 0 ? rc : rtnl_mirred_set_policy(mirred.get(), TC_ACT_STOLEN);
+    rc = rc < 0 ? rc : rtnl_mirred_set_ifindex(mirred.get(), static_cast<std::uint32_t>(target));
+    rc = rc < 0 ? rc : rtnl_u32_add_action(cls.get(), mirred.get());  // takes its own reference
+    if (rc < 0) {
+        throw Error(EINVAL, "u32 mirred filter", dev_label(ifindex), nl_geterror(rc));
+    }
+    return cls;
 }
 
 // The target of the first mirred egress redirect among a filter's actions, or 0.
-int redirect_target(nlattr* actions) {
-    nlattr* act = nullptr;
-    int rem = 0;
-    nla_for_each_nested(act, actions, rem) {
-        nlattr* tb[TCA_ACT_MAX + 1] = {};
-        if (nla_parse_nested(tb, TCA_ACT_MAX, act, nullptr) < 0 || tb[TCA_ACT_KIND] == nullptr ||
-            get_string(tb[TCA_ACT_KIND]) != "mirred" || tb[TCA_ACT_OPTIONS] == nullptr) {
-            continue;
-        }
-        nlattr* opt[TCA_MIRRED_MAX + 1] = {};
-        tc_mirred parms{};
-        if (nla_parse_nested(opt, TCA_MIRRED_MAX, tb[TCA_ACT_OPTIONS], nullptr) == 0 &&
-            get_struct(opt[TCA_MIRRED_PARMS], parms) && parms.eaction == TCA_EGRESS_REDIR) {
-            return static_cast<int>(parms.ifindex);
+int redirect_target(rtnl_cls* cls) {
+    for (rtnl_act* act = rtnl_u32_get_action(cls); act != nullptr; act = rtnl_act_next(act)) {
+        const char* kind = rtnl_tc_get_kind(TC_CAST(act));
+        if (kind != nullptr && std::strcmp(kind, "mirred") == 0 &&
+            rtnl_mirred_get_action(act) == TCA_EGRESS_REDIR) {
+            return static_cast<int>(rtnl_mirred_get_ifindex(act));
         }
     }
     return 0;
 }
 
-bool selector_matches_all(nlattr* attr) {
-    tc_u32_sel sel{};
-    if (!get_struct(attr, sel)) {
-        return false;
-    }
-    std::size_t have = static_cast<std::size_t>(nla_len(attr)) - sizeof sel;
-    if (have < sel.nkeys * sizeof(tc_u32_key)) {
-        return false;
-    }
-    const auto* keys = static_cast<const std::uint8_t*>(nla_data(attr)) + sizeof sel;
-    for (std::size_t i = 0; i < sel.nkeys; ++i) {
-        tc_u32_key key{};
-        std::memcpy(&key, keys + i * sizeof key, sizeof key);
-        if (key.mask != 0) {
+// Whether the selector has no key that can fail (every mask zero).
+bool selector_matches_all(rtnl_cls* cls) {
+    std::uint32_t value = 0;
+    std::uint32_t mask = 0;
+    int off = 0;
+    int offmask = 0;
+    for (std::uint8_t i = 0; rtnl_u32_get_key(cls, i, &value, &mask, &off, &offmask) == 0; ++i) {
+        if (mask != 0) {
             return false;
         }
     }
     return true;
 }
 
-void on_filter(nl_msg* msg, std::vector<IngressRedirect>& out) {
-    nlmsghdr* hdr = nlmsg_hdr(msg);
-    nlattr* tb[TCA_MAX + 1] = {};
-    if (hdr->nlmsg_type != RTM_NEWTFILTER ||
-        nlmsg_parse(hdr, sizeof(tcmsg), tb, TCA_MAX, nullptr) < 0 || tb[TCA_KIND] == nullptr ||
-        tb[TCA_OPTIONS] == nullptr) {
+struct FilterParse {
+    std::vector<IngressRedirect>* out;
+    std::exception_ptr exc;
+};
+
+IngressRedirect to_redirect(rtnl_cls* cls) {
+    IngressRedirect r;
+    r.kind = rtnl_tc_get_kind(TC_CAST(cls));
+    r.priority = rtnl_cls_get_prio(cls);
+    r.protocol = rtnl_cls_get_protocol(cls);
+    r.match_all = selector_matches_all(cls);
+    r.target = redirect_target(cls);  // 0 for a hash table node or a filter without actions
+    return r;
+}
+
+// Runs inside libnl's C frames (nl_msg_parse): no exception may escape.
+void on_parsed_filter(nl_object* obj, void* arg) {
+    auto* ctx = static_cast<FilterParse*>(arg);
+    auto* cls = reinterpret_cast<rtnl_cls*>(obj);
+    const char* kind = rtnl_tc_get_kind(TC_CAST(cls));
+    // Only u32 is decoded: that is what both this library and the reference plugin install.
+    if (kind == nullptr || std::strcmp(kind, "u32") != 0) {
         return;
     }
-    IngressRedirect r;
-    r.kind = get_string(tb[TCA_KIND]);
-    nlattr* opt[TCA_U32_MAX + 1] = {};
-    // Only u32 is decoded: that is what both this library and the reference plugin install.
-    if (r.kind != "u32" || nla_parse_nested(opt, TCA_U32_MAX, tb[TCA_OPTIONS], nullptr) < 0 ||
-        opt[TCA_U32_ACT] == nullptr) {
-        return;  // a hash table node, or a filter without actions
+    try {
+        if (IngressRedirect r = to_redirect(cls); r.target != 0) {
+            ctx->out->push_back(std::move(r));
+        }
+    } catch (...) {
+        ctx->exc = std::current_exception();
     }
-    const auto* tcm = static_cast<const tcmsg*>(nlmsg_data(hdr));
-    r.priority = static_cast<std::uint16_t>(tcm->tcm_info >> 16);
-    r.protocol = ntohs(static_cast<std::uint16_t>(tcm->tcm_info & 0xffff));
-    r.match_all = selector_matches_all(opt[TCA_U32_SEL]);
-    r.target = redirect_target(opt[TCA_U32_ACT]);
-    if (r.target != 0) {
-        out.push_back(r);
+}
+
+void on_filter(nl_msg* msg, std::vector<IngressRedirect>& out) {
+    if (nlmsg_hdr(msg)->nlmsg_type != RTM_NEWTFILTER) {
+        return;
+    }
+    // libnl's parsers decode the u32 selector and every action kind's options.
+    FilterParse ctx{&out, nullptr};
+    nl_msg_parse(msg, on_parsed_filter, &ctx);
+    if (ctx.exc) {
+        std::rethrow_exception(ctx.exc);
     }
 }
 
@@ -232,8 +268,8 @@ double read_psched() {
 }  // namespace
 
 double psched_ticks_per_usec() {
-    static const double ticks = read_psched();
-    return ticks;
+    static const double kTicks = read_psched();
+    return kTicks;
 }
 
 void add_root_tbf(RouteSocket& sock, int ifindex, const TbfSpec& spec) {
@@ -256,25 +292,23 @@ void add_root_tbf(RouteSocket& sock, int ifindex, const TbfSpec& spec) {
 }
 
 void add_ingress_qdisc(RouteSocket& sock, int ifindex) {
-    detail::MsgPtr msg = detail::new_msg(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL,
-                                         tc_header(ifindex, TC_H_INGRESS, kIngressHandle));
-    put_string(msg.get(), TCA_KIND, "ingress");
-    detail::request(sock, msg.get(), "RTM_NEWQDISC ingress", dev_label(ifindex));
+    QdiscPtr q = new_qdisc(ifindex, TC_H_INGRESS, kIngressHandle, "ingress");
+    nl_msg* raw = nullptr;
+    int rc = rtnl_qdisc_build_add_request(q.get(), NLM_F_CREATE | NLM_F_EXCL, &raw);
+    if (int err = detail::try_send_built(sock, rc, raw, "RTM_NEWQDISC ingress", dev_label(ifindex));
+        err != 0) {
+        detail::fail(sock, err, "RTM_NEWQDISC ingress", dev_label(ifindex));
+    }
 }
 
 void add_ingress_redirect(RouteSocket& sock, int ifindex, int target) {
-    tcmsg hdr = tc_header(ifindex, kIngressHandle, 0);
-    hdr.tcm_info = TC_H_MAKE(std::uint32_t{kRedirectPriority} << 16, htons(ETH_P_ALL));
-    detail::MsgPtr msg = detail::new_msg(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, hdr);
-    put_string(msg.get(), TCA_KIND, "u32");
-    nlattr* opts = detail::nest_start(msg.get(), TCA_OPTIONS);
-    detail::put_u32(msg.get(), TCA_U32_CLASSID, kRedirectClassId);
-    std::vector<std::uint8_t> sel = match_all_selector();
-    detail::put(msg.get(), TCA_U32_SEL, sel.data(), sel.size());
-    put_mirred_redirect(msg.get(), target);
-    detail::nest_end(msg.get(), opts);
-    detail::request(sock, msg.get(), "RTM_NEWTFILTER u32 mirred to #" + std::to_string(target),
-                    dev_label(ifindex));
+    ClsPtr cls = new_redirect_filter(ifindex, target);
+    nl_msg* raw = nullptr;
+    int rc = rtnl_cls_build_add_request(cls.get(), NLM_F_CREATE | NLM_F_EXCL, &raw);
+    std::string op = "RTM_NEWTFILTER u32 mirred to #" + std::to_string(target);
+    if (int err = detail::try_send_built(sock, rc, raw, op, dev_label(ifindex)); err != 0) {
+        detail::fail(sock, err, op, dev_label(ifindex));
+    }
 }
 
 std::optional<QdiscInfo> find_root_qdisc(RouteSocket& sock, int ifindex) {

@@ -13,6 +13,16 @@ class RouteSocket;
 // (tbf) as a link's root qdisc, and the ingress qdisc + u32 + mirred pattern that hands a link's
 // incoming traffic to an ifb device, whose own root tbf then shapes it.
 //
+// How the messages are built: the ingress qdisc, the u32 filter with its mirred action and the
+// qdisc deletions are libnl-route objects (rtnl_qdisc, rtnl_cls + rtnl_u32, rtnl_act +
+// rtnl_mirred), and filter dumps are decoded by libnl's parsers. A paired bench (bench/bandwidth,
+// this build against the hand-built one, run both ways round) showed no cost: ADD with the ifb
+// and the redirect differed by -0.12 to +0.16 ms on a ~3.3 ms median (one outlier run +1.2 ms),
+// process start by +0.04 ms. The tbf stays hand-built, as does reading it back: libnl 3.7's tbf
+// takes the rate as an int (no TCA_TBF_RATE64, so nothing above 2 GiB/s) and the bucket in bytes,
+// which it turns into ticks with its own rounding, where the reference plugin and CHECK need the
+// kernel's exact tc_tbf_qopt (buffer in ticks, 64-bit rate).
+//
 // Every function acts in the network namespace of `sock` and throws netlib::Error naming the
 // operation and the link ("RTM_NEWQDISC tbf dev #7: File exists (<ext-ack>)"). Lookups return
 // nullopt/false for what is not there; removals return false when there was nothing to remove.

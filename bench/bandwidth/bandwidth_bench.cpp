@@ -29,7 +29,7 @@ using nlohmann::json;
 
 using bench::Plugin;
 
-const char* kBridgeConf =
+const char* const kBridgeConf =
     R"({"cniVersion":"1.0.0","name":"bench","type":"bridge","bridge":"bench0","isGateway":true,)"
     R"("ipam":{"type":"host-local","ranges":[[{"subnet":"10.200.0.0/16"}]]}})";
 

@@ -9,6 +9,7 @@
 // cost of deleting a link of that kind from a container netns (DEL's floor).
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -72,9 +73,8 @@ double kernel_delete_once(netlib::RouteSocket& host, const std::string& type, in
     return ms;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// Everything but the report of an error (main).
+int run(int argc, char** argv) {
     std::string type = argc > 1 ? argv[1] : "macvlan";
     if (type != "macvlan" && type != "ipvlan" && type != "vlan") {
         std::fprintf(stderr, "usage: %s macvlan|ipvlan|vlan [cycles] [reference dir]\n", argv[0]);
@@ -116,4 +116,14 @@ int main(int argc, char** argv) {
                 bench::stats(c[0].del).median - f.median,
                 bench::stats(c[0].del).median - bench::stats(c[0].start).median - f.median);
     return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "child_link_bench: %s\n", e.what());
+        return 1;
+    }
 }

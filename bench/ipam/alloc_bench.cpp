@@ -71,9 +71,9 @@ public:
 };
 
 const ipam::RangeSet& slash16() {
-    static const auto set = ipam::RangeSet::make(
+    static const auto kSet = ipam::RangeSet::make(
         {ipam::Range::make(netlib::IpNet::parse("10.20.0.0/16"), {}, {}, {}, "bench")}, "bench");
-    return set;
+    return kSet;
 }
 
 void allocate(benchmark::State& state, bool durable) {

@@ -8,7 +8,7 @@
 
 #include "plugins/cni/error.hpp"
 #include "plugins/cni/json_util.hpp"
-#include "runtime/libcni/sha512.hpp"
+#include "plugins/cni/sha512.hpp"
 
 namespace bandwidth {
 namespace {
@@ -39,8 +39,11 @@ struct Bucket {
 
 Bucket bucket(const Limit& l) {
     Bucket b{};
-    b.rate_bytes = double(l.rate / 8);
-    b.burst_bytes = double(l.burst / 8);
+    // Whole bytes, as the reference's integer division (uint64 bits / 8).
+    std::uint64_t rate_bytes = l.rate / 8;
+    std::uint64_t burst_bytes = l.burst / 8;
+    b.rate_bytes = double(rate_bytes);
+    b.burst_bytes = double(burst_bytes);
     b.usec = b.burst_bytes * 1e6 / b.rate_bytes;
     // Truncations where the reference's Go code converts to uint32 (none may overflow:
     // parse_limit checks the unconverted values first).
@@ -168,11 +171,11 @@ netlib::TbfSpec tbf_spec(const Limit& limit) {
 
 std::string ifb_name(const std::string& network, const std::string& container_id,
                      const std::string& ifname) {
-    return "bwp" + libcni::sha512_hex(network + "/" + container_id + "/" + ifname, 6);
+    return "bwp" + cni::sha512_hex(network + "/" + container_id + "/" + ifname, 6);
 }
 
 std::string reference_ifb_name(const std::string& network, const std::string& container_id) {
-    return "bwp" + libcni::sha512_hex(network + container_id, 6);
+    return "bwp" + cni::sha512_hex(network + container_id, 6);
 }
 
 }  // namespace bandwidth

@@ -23,8 +23,8 @@ enum class Code : int {
 // An error a plugin reports to the runtime as {"code", "msg", "details"}.
 class Error : public std::runtime_error {
 public:
-    Error(Code code, std::string msg, std::string details = {})
-        : std::runtime_error(std::move(msg)), code_(code), details_(std::move(details)) {}
+    Error(Code code, const std::string& msg, std::string details = {})
+        : std::runtime_error(msg), code_(code), details_(std::move(details)) {}
 
     Code code() const noexcept { return code_; }
 
@@ -36,8 +36,8 @@ private:
 };
 
 // Shorthand for the most common case: a configuration value that is wrong.
-inline Error config_error(std::string msg, std::string details = {}) {
-    return Error(Code::InvalidConfig, std::move(msg), std::move(details));
+inline Error config_error(const std::string& msg, std::string details = {}) {
+    return Error(Code::InvalidConfig, msg, std::move(details));
 }
 
 }  // namespace cni

@@ -199,7 +199,7 @@ void check(const ChildLinkKind& kind, const cni::Request& req) {
 
 }  // namespace
 
-cni::Plugin child_link_plugin(ChildLinkKind kind) {
+cni::Plugin child_link_plugin(const ChildLinkKind& kind) {
     cni::Plugin p;
     p.name = kind.plugin;
     p.add = [kind](const cni::Request& req) { return add(kind, req); };

@@ -53,6 +53,6 @@ struct ChildLinkKind {
     bool has_master = true;
 };
 
-cni::Plugin child_link_plugin(ChildLinkKind kind);
+cni::Plugin child_link_plugin(const ChildLinkKind& kind);
 
 }  // namespace plugin

@@ -88,11 +88,8 @@ netlib::PortmapAdded publish(netlib::NftSocket& nft, const netlib::PortmapAttach
         throw cni::Error(
             cni::Code::Internal, e.message(),
             "owner: " + e.holder_name() + "; DEL that attachment or publish another port");
-    } catch (const netlib::Error& e) {
-        if (e.code() == EINVAL) {  // one host port mapped to two container ports, ...
-            throw cni::config_error(e.what());
-        }
-        throw;
+    } catch (const netlib::InvalidInput& e) {  // one host port mapped to two container ports, ...
+        throw cni::config_error(e.what());
     }
 }
 

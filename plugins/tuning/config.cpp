@@ -36,8 +36,9 @@ void read_sysctls(const json& obj, std::string_view key, const std::string& wher
         return;
     }
     for (const auto& [k, v] : map->items()) {
-        const std::string& value = ju::as_string(v, where + "." + k);
-        auto same = [&k](const auto& kv) { return kv.first == k; };
+        const std::string& name = k;  // clang 14 (clang-tidy) cannot capture a binding
+        const std::string& value = ju::as_string(v, where + '.' + name);
+        auto same = [&name](const auto& kv) { return kv.first == name; };
         if (auto it = std::find_if(out.begin(), out.end(), same); it != out.end()) {
             it->second = value;
         } else {

@@ -4,8 +4,8 @@
 
 #include <sys/vfs.h>
 
+#include "plugins/cni/sha512.hpp"
 #include "runtime/libcni/error.hpp"
-#include "runtime/libcni/sha512.hpp"
 
 namespace libcni {
 namespace {
@@ -36,7 +36,7 @@ std::string netns_path(std::string_view arg, std::string_view named_dir) {
 }
 
 std::string derive_container_id(std::string_view netns_path) {
-    return "cnitool-" + sha512_hex(netns_path, 10);
+    return "cnitool-" + cni::sha512_hex(netns_path, 10);
 }
 
 bool netns_alive(const std::string& path) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <openssl/evp.h>
 #include <stdexcept>
 
 #include <fcntl.h>
@@ -139,28 +140,11 @@ json parse_json(std::string_view bytes, const std::string& source) {
 }  // namespace
 
 std::string base64_encode(std::string_view data) {
-    std::string out;
-    out.reserve((data.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 2 < data.size(); i += 3) {
-        auto n = (static_cast<unsigned>(static_cast<unsigned char>(data[i])) << 16) |
-                 (static_cast<unsigned>(static_cast<unsigned char>(data[i + 1])) << 8) |
-                 static_cast<unsigned char>(data[i + 2]);
-        out += kAlphabet[(n >> 18) & 63];
-        out += kAlphabet[(n >> 12) & 63];
-        out += kAlphabet[(n >> 6) & 63];
-        out += kAlphabet[n & 63];
-    }
-    if (std::size_t rest = data.size() - i; rest > 0) {
-        unsigned n = static_cast<unsigned>(static_cast<unsigned char>(data[i])) << 16;
-        if (rest == 2) {
-            n |= static_cast<unsigned>(static_cast<unsigned char>(data[i + 1])) << 8;
-        }
-        out += kAlphabet[(n >> 18) & 63];
-        out += kAlphabet[(n >> 12) & 63];
-        out += rest == 2 ? kAlphabet[(n >> 6) & 63] : '=';
-        out += '=';
-    }
+    std::string out((data.size() + 2) / 3 * 4 + 1, '\0');  // EVP_EncodeBlock adds a NUL
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(data.data()),
+                            static_cast<int>(data.size()));
+    out.resize(static_cast<std::size_t>(n));
     return out;
 }
 
@@ -168,27 +152,22 @@ std::string base64_decode(std::string_view text) {
     if (text.size() % 4 != 0) {
         throw std::invalid_argument("base64 length is not a multiple of 4");
     }
-    std::string out;
-    unsigned acc = 0;
-    int bits = 0;
-    std::size_t pad = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (c == '=' && i + 2 >= text.size()) {
-            ++pad;
-            continue;
-        }
-        auto pos = kAlphabet.find(c);
-        if (pos == std::string_view::npos || pad > 0) {
-            throw std::invalid_argument("invalid base64 character");
-        }
-        acc = (acc << 6) | static_cast<unsigned>(pos);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xff);
-        }
+    // EVP_DecodeBlock is lenient where Go is not (it skips surrounding blanks and takes '='
+    // anywhere), so the characters and the padding are checked here first.
+    auto pad_at = text.find('=');
+    std::size_t pad = pad_at == std::string_view::npos ? 0 : text.size() - pad_at;
+    if (text.find_first_not_of(kAlphabet) < text.size() - pad || pad > 2 ||
+        text.find_first_not_of('=', text.size() - pad) != std::string_view::npos) {
+        throw std::invalid_argument("invalid base64 character");
     }
+    std::string out(text.size() / 4 * 3, '\0');
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(text.data()),
+                            static_cast<int>(text.size()));
+    if (n < 0) {
+        throw std::invalid_argument("invalid base64 character");
+    }
+    out.resize(static_cast<std::size_t>(n) - pad);  // it counts the padding as zero bytes
     return out;
 }
 

@@ -158,7 +158,7 @@ std::uint64_t parse_rate(std::string_view text) {
 }
 
 std::uint64_t default_burst(std::uint64_t rate_bps) {
-    constexpr std::uint64_t kMinBurst = 512 * 1024;
+    constexpr std::uint64_t kMinBurst = std::uint64_t{512} * 1024;
     return std::max(rate_bps / 8, kMinBurst);
 }
 

@@ -185,6 +185,7 @@ std::vector<NetworkView> gather_topology(const libcni::ResultCache& cache,
     auto sock = netlib::RouteSocket::open();
     LinkTable host(sock);
     std::vector<NetworkView> out;
+    out.reserve(networks.size());
     for (const auto& [name, list] : networks) {
         out.push_back(build_network(name, list ? &*list : nullptr, entries, host));
     }

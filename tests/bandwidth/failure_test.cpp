@@ -1,7 +1,7 @@
 // A failed ADD leaves nothing of its own behind, and nothing of anyone else's is removed.
 #include <gtest/gtest.h>
 
-#include "runtime/libcni/sha512.hpp"
+#include "plugins/cni/sha512.hpp"
 #include "tests/bandwidth/bandwidth_harness.hpp"
 
 namespace sdnet::test {
@@ -32,7 +32,7 @@ TEST_F(Rollback, AnIngressQdiscAlreadyThereUndoesEverything) {
 TEST_F(Rollback, ATakenIfbNameUndoesTheVethTbfAndKeepsTheOtherDevice) {
     auto c1 = make_netns("c1");
     json prev = attach(c1);
-    std::string ifb = "bwp" + libcni::sha512_hex("sdnet-bridge/ctr-" + c1.name + "/eth0", 6);
+    std::string ifb = "bwp" + cni::sha512_hex("sdnet-bridge/ctr-" + c1.name + "/eth0", 6);
     observe("ip link add " + ifb + " type ifb");
 
     auto r = bandwidth("ADD", c1, limits_conf(), prev);
@@ -49,7 +49,7 @@ TEST_F(Rollback, DelOfAnotherInterfaceLeavesAnIfbItDoesNotOwn) {
     auto c1 = make_netns("c1");
     json p0 = attach(c1);
     json p1 = add(c1, unmasqueraded_bridge_conf(), "eth1");
-    std::string legacy = "bwp" + libcni::sha512_hex("sdnet-bridge" + ("ctr-" + c1.name), 6);
+    std::string legacy = "bwp" + cni::sha512_hex("sdnet-bridge" + ("ctr-" + c1.name), 6);
     observe("ip link add " + legacy + " type ifb");
     observe("ip link set " + legacy + " alias sdnet-bridge/ctr-" + c1.name + "/eth0");
 

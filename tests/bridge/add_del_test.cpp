@@ -7,9 +7,9 @@
 
 #include "netlib/link.hpp"
 #include "netlib/route_socket.hpp"
-#include "tests/bridge/bridge_harness.hpp"
-#include "tests/ipam/temp_dir.hpp"
+#include "tests/support/bridge_harness.hpp"
 #include "tests/support/skip.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace sdnet::test {
 namespace {
@@ -313,9 +313,9 @@ std::string own_status(const std::string& key) {
 // A host-local on CNI_PATH that is not ours is executed, not run in-process, and sees every CPU
 // the plugin may use (the IPAM thread starts pinned away from the main thread's CPU).
 TEST_F(AddDel, ForeignHostLocalOnCniPathIsExecuted) {
-    ipam::test::TempDir tmp;
-    const std::string& dir = tmp.path();
-    ipam::test::write_text(
+    sdnet::test::TempDir tmp;
+    const std::string dir = tmp.str();
+    sdnet::test::write_file(
         dir + "/host-local",
         "#!/bin/sh\n"
         "while read -r _; do :; done\n"
@@ -347,9 +347,9 @@ TEST_F(AddDel, ForeignHostLocalOnCniPathIsExecuted) {
     conf["prevResult"] = added.out;
     auto deleted = run_env(env, conf);
     EXPECT_EQ(deleted.r.exit_code, 0) << deleted.r.out << deleted.r.err;
-    EXPECT_EQ(ipam::test::read_text(dir + "/calls"), "ADD\nDEL\n");
+    EXPECT_EQ(sdnet::test::read_file(dir + "/calls"), "ADD\nDEL\n");
     std::string cpus = own_status("Cpus_allowed_list");
-    EXPECT_EQ(ipam::test::read_text(dir + "/cpus"), cpus + "\n" + cpus + "\n");
+    EXPECT_EQ(sdnet::test::read_file(dir + "/cpus"), cpus + "\n" + cpus + "\n");
 }
 
 TEST_F(AddDel, GcRemovesStaleAttachmentsOnly) {

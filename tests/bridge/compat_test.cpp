@@ -14,7 +14,7 @@
 
 #include "netlib/fd.hpp"
 #include "netlib/netns.hpp"
-#include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/bridge_harness.hpp"
 #include "tests/support/skip.hpp"
 
 namespace sdnet::test {

@@ -1,7 +1,7 @@
 // Every bad configuration key gets a clear error with the spec's code and no side effect.
 #include <gtest/gtest.h>
 
-#include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/bridge_harness.hpp"
 
 namespace sdnet::test {
 namespace {

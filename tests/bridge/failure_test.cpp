@@ -3,7 +3,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 
-#include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/bridge_harness.hpp"
 #include "tests/support/skip.hpp"
 
 namespace sdnet::test {

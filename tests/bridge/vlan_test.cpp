@@ -4,7 +4,7 @@
 // must do (parse errors, a clean refusal where filtering is missing, DEL) runs on both.
 #include <gtest/gtest.h>
 
-#include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/bridge_harness.hpp"
 #include "tests/support/skip.hpp"
 
 namespace sdnet::test {

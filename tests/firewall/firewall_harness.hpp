@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/bridge_harness.hpp"
 
 namespace sdnet::test {
 

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "fake_store.hpp"
 #include "plugins/cni/error.hpp"
+#include "tests/support/fake_store.hpp"
 
 namespace ipam {
 namespace {
@@ -22,7 +22,7 @@ RangeSet set_of(const char* subnet, std::optional<IpAddr> start = {},
 
 class AllocatorTest : public ::testing::Test {
 protected:
-    test::FakeStore store_;
+    sdnet::test::FakeStore store_;
     RangeSet set_ = set_of("10.0.0.0/29");  // usable .2 - .6
 
     std::string alloc(const std::string& id, std::optional<IpAddr> requested = {},

@@ -88,13 +88,13 @@ TEST_F(CompatTest, AlternatingImplementationsShareOneRoundRobin) {
 
 TEST_F(CompatTest, ReservationFilesAreByteIdentical) {
     ASSERT_EQ(ref("ADD", "same", json::object(), {}, "net0").status, 0);
-    std::string theirs = read_text(net_ / "10.5.0.2");
-    std::string their_last = read_text(net_ / "last_reserved_ip.0");
+    std::string theirs = read_file(net_ / "10.5.0.2");
+    std::string their_last = read_file(net_ / "last_reserved_ip.0");
     ASSERT_EQ(ref("DEL", "same", json::object(), {}, "net0").status, 0);
     ASSERT_EQ(ours("ADD", "same", json::object(), {}, "net0").status, 0);
-    EXPECT_EQ(read_text(net_ / "10.5.0.3"), theirs);
+    EXPECT_EQ(read_file(net_ / "10.5.0.3"), theirs);
     EXPECT_EQ(their_last, "10.5.0.2");
-    EXPECT_EQ(read_text(net_ / "last_reserved_ip.0"), "10.5.0.3");
+    EXPECT_EQ(read_file(net_ / "last_reserved_ip.0"), "10.5.0.3");
 }
 
 TEST_F(CompatTest, MixedConcurrentAddsGetDistinctAddresses) {

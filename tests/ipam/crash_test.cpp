@@ -43,7 +43,7 @@ protected:
                 // Only a hint where the next search starts, rewritten in place (as the reference
                 // does): a kill right after its creation leaves it empty, and the allocator then
                 // starts at the beginning of the range (the probe ADD in recover() proves it).
-                std::string text = read_text(entry.path());
+                std::string text = read_file(entry.path());
                 EXPECT_TRUE(text.empty() || netlib::IpAddr::try_parse(text))
                     << name << ": \"" << text << "\"";
             } else {
@@ -84,7 +84,7 @@ protected:
     // Every crash point lies inside a change: the stamp must not vouch for the index.
     void expect_killed_inside_a_change() const {
         ASSERT_TRUE(fs::exists(net_ / ".sdnet/stamp"));
-        EXPECT_FALSE(read_text(net_ / ".sdnet/stamp").starts_with("sdnet host-local stamp"));
+        EXPECT_FALSE(read_file(net_ / ".sdnet/stamp").starts_with("sdnet host-local stamp"));
     }
 
     // DEL of every holder through the index must leave nothing behind: the index survived too.

@@ -12,15 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace ipam {
 namespace {
 
 namespace fs = std::filesystem;
 using netlib::IpAddr;
-using test::read_text;
-using test::write_text;
+using sdnet::test::read_file;
+using sdnet::test::write_file;
 
 IpAddr ip(const char* s) {
     return IpAddr::parse(s);
@@ -31,8 +31,8 @@ const Attachment kB{"ctr-b", "eth0"};
 
 class DiskStoreTest : public ::testing::Test {
 protected:
-    test::TempDir tmp_;
-    fs::path net_ = fs::path{tmp_.path()} / "net1";
+    sdnet::test::TempDir tmp_;
+    fs::path net_ = tmp_.path() / "net1";
 
     DiskStore store(DiskStoreOptions o = {}) { return DiskStore::create(tmp_.path(), "net1", o); }
 
@@ -53,16 +53,16 @@ TEST_F(DiskStoreTest, ReferenceLayout) {
         EXPECT_TRUE(s.reserve(kA, ip("10.0.0.2"), 0));
         EXPECT_TRUE(s.reserve(kA, ip("fd00::2"), 1));
     }
-    EXPECT_EQ(read_text(net_ / "10.0.0.2"), "ctr-a\r\neth0");
-    EXPECT_EQ(read_text(net_ / "fd00::2"), "ctr-a\r\neth0");
-    EXPECT_EQ(read_text(net_ / "last_reserved_ip.0"), "10.0.0.2");
-    EXPECT_EQ(read_text(net_ / "last_reserved_ip.1"), "fd00::2");
+    EXPECT_EQ(read_file(net_ / "10.0.0.2"), "ctr-a\r\neth0");
+    EXPECT_EQ(read_file(net_ / "fd00::2"), "ctr-a\r\neth0");
+    EXPECT_EQ(read_file(net_ / "last_reserved_ip.0"), "10.0.0.2");
+    EXPECT_EQ(read_file(net_ / "last_reserved_ip.1"), "fd00::2");
     EXPECT_TRUE(fs::exists(net_ / "lock"));
     EXPECT_EQ(fs::status(net_ / "10.0.0.2").permissions(),
               fs::perms::owner_read | fs::perms::owner_write);
     // Our private state: the index, the stamp, and no temp file left.
     EXPECT_EQ(private_files(), (std::vector<std::string>{"by-id", "snapshot", "stamp"}));
-    std::string index = read_text(net_ / ".sdnet/by-id/ctr-a@eth0");
+    std::string index = read_file(net_ / ".sdnet/by-id/ctr-a@eth0");
     EXPECT_EQ(index, "sdnet host-local index v1\nctr-a@eth0\n10.0.0.2\nfd00::2\n");
 }
 
@@ -131,8 +131,8 @@ void wait_past_last_change(const fs::path& dir) {
 // What the reference does on ADD: O_EXCL file with the holder, then last_reserved_ip.
 void foreign_reserve(const fs::path& net, const std::string& addr, const std::string& content) {
     wait_past_last_change(net);
-    write_text(net / addr, content);
-    write_text(net / "last_reserved_ip.0", addr);
+    write_file(net / addr, content);
+    write_file(net / "last_reserved_ip.0", addr);
 }
 
 TEST_F(DiskStoreTest, SeesReservationsMadeByTheReference) {
@@ -155,7 +155,7 @@ TEST_F(DiskStoreTest, SeesAForeignChangeThatKeepsLastReservedIdentical) {
         s.reserve(kA, ip("10.0.0.2"), 0);
     }
     wait_past_last_change(net_);
-    write_text(net_ / "10.0.0.9", "ctr-b\r\neth0");  // only the directory changes
+    write_file(net_ / "10.0.0.9", "ctr-b\r\neth0");  // only the directory changes
     StoreLock lock{s};
     EXPECT_EQ(s.find(kB).size(), 1u);
 }
@@ -170,9 +170,9 @@ TEST_F(DiskStoreTest, DelReleasesAForeignReservationTheStampMissed) {
     {
         StoreLock lock{s};
         s.reserve(kA, ip("10.0.0.2"), 0);
-        write_text(net_ / "10.0.0.9",
+        write_file(net_ / "10.0.0.9",
                    "ctr-b\r\neth0");  // inside our tick, as far as the stamp sees
-        write_text(net_ / "10.0.0.10", "old-ctr\n");
+        write_file(net_ / "10.0.0.10", "old-ctr\n");
     }
     StoreLock lock{s};
     EXPECT_EQ(s.find(kA), (std::vector<IpAddr>{ip("10.0.0.2")}));
@@ -207,9 +207,9 @@ TEST_F(DiskStoreTest, RecoversFromACrashMidReservation) {
     }
     // A crashed reserve(): the stamp is gone, a temp file is left, and a reservation was linked
     // but not indexed.
-    write_text(net_ / ".sdnet/stamp", "!" + read_text(net_ / ".sdnet/stamp").substr(1));
-    write_text(net_ / ".sdnet/tmp-999-0000000000000001", "ctr-b\r\neth");
-    write_text(net_ / "10.0.0.3", "ctr-b\r\neth0");
+    write_file(net_ / ".sdnet/stamp", "!" + read_file(net_ / ".sdnet/stamp").substr(1));
+    write_file(net_ / ".sdnet/tmp-999-0000000000000001", "ctr-b\r\neth");
+    write_file(net_ / "10.0.0.3", "ctr-b\r\neth0");
     StoreLock lock{s};
     EXPECT_EQ(s.find(kB), (std::vector<IpAddr>{ip("10.0.0.3")}));
     EXPECT_TRUE(s.rebuilt());
@@ -224,7 +224,7 @@ TEST_F(DiskStoreTest, NamedTempFallback) {
         EXPECT_FALSE(s.reserve(kB, ip("10.0.0.2"), 0));
         EXPECT_TRUE(s.reserve(kB, ip("10.0.0.3"), 0));
     }
-    EXPECT_EQ(read_text(net_ / "10.0.0.3"), "ctr-b\r\neth0");
+    EXPECT_EQ(read_file(net_ / "10.0.0.3"), "ctr-b\r\neth0");
     EXPECT_EQ(private_files(), (std::vector<std::string>{"by-id", "snapshot", "stamp"}));
 }
 
@@ -245,7 +245,7 @@ TEST_F(DiskStoreTest, RebuildWritesOneSnapshotAndDropsStaleDeltas) {
     EXPECT_TRUE(fs::exists(net_ / ".sdnet/by-id/ctr-a@eth0"));
     EXPECT_FALSE(fs::exists(net_ / ".sdnet/by-id/ctr-b@eth0"));
     EXPECT_FALSE(fs::exists(net_ / ".sdnet/by-id/ctr-c@eth0"));  // in the snapshot only
-    EXPECT_EQ(read_text(net_ / ".sdnet/snapshot"),
+    EXPECT_EQ(read_file(net_ / ".sdnet/snapshot"),
               "sdnet host-local snapshot v1\nctr-a@eth0 10.0.0.2\nctr-c@eth0 10.0.0.9\nend\n");
     StoreLock lock{s};
     EXPECT_FALSE(s.rebuilt());
@@ -262,8 +262,8 @@ TEST_F(DiskStoreTest, TornSnapshotTriggersARebuild) {
         StoreLock lock{s};
         EXPECT_EQ(s.find({"ctr-c", "eth0"}).size(), 1u);
     }
-    auto snap = read_text(net_ / ".sdnet/snapshot");
-    write_text(net_ / ".sdnet/snapshot", snap.substr(0, snap.size() - 2));
+    auto snap = read_file(net_ / ".sdnet/snapshot");
+    write_file(net_ / ".sdnet/snapshot", snap.substr(0, snap.size() - 2));
     StoreLock lock{s};
     EXPECT_EQ(s.find({"ctr-c", "eth0"}).size(), 1u);
     EXPECT_TRUE(s.rebuilt());
@@ -275,7 +275,7 @@ TEST_F(DiskStoreTest, GarbledIndexTriggersARebuild) {
         StoreLock lock{s};
         s.reserve(kA, ip("10.0.0.2"), 0);
     }
-    write_text(net_ / ".sdnet/by-id/ctr-a@eth0", "");  // e.g. after a power loss
+    write_file(net_ / ".sdnet/by-id/ctr-a@eth0", "");  // e.g. after a power loss
     StoreLock lock{s};
     EXPECT_EQ(s.find(kA), (std::vector<IpAddr>{ip("10.0.0.2")}));
     EXPECT_TRUE(s.rebuilt());
@@ -283,7 +283,7 @@ TEST_F(DiskStoreTest, GarbledIndexTriggersARebuild) {
 
 TEST_F(DiskStoreTest, LegacyIdOnlyFiles) {
     { auto s = store(); }
-    write_text(net_ / "10.0.0.7", "old-ctr\n");
+    write_file(net_ / "10.0.0.7", "old-ctr\n");
     auto s = store();
     StoreLock lock{s};
     EXPECT_TRUE(s.find({"old-ctr", "eth0"}).empty());
@@ -298,8 +298,8 @@ TEST_F(DiskStoreTest, ListSkipsBookkeepingAndReportsDebris) {
         StoreLock lock{s};
         s.reserve(kA, ip("10.0.0.2"), 0);
     }
-    write_text(net_ / "10.0.0.4", "");  // a reference ADD that died between create and write
-    write_text(net_ / "notes.txt", "ctr-a\r\neth0");
+    write_file(net_ / "10.0.0.4", "");  // a reference ADD that died between create and write
+    write_file(net_ / "notes.txt", "ctr-a\r\neth0");
     fs::create_directory(net_ / "10.0.0.5");
     StoreLock lock{s};
     auto all = s.list();
@@ -323,7 +323,7 @@ TEST_F(DiskStoreTest, HolderParsing) {
 TEST_F(DiskStoreTest, UnindexableHoldersAreFoundByScanning) {
     { auto s = store(); }
     std::string long_id(300, 'x');
-    write_text(net_ / "10.0.0.8", long_id + "\r\neth0");
+    write_file(net_ / "10.0.0.8", long_id + "\r\neth0");
     auto s = store();
     StoreLock lock{s};
     EXPECT_EQ(s.find({long_id, "eth0"}).size(), 1u);
@@ -332,7 +332,7 @@ TEST_F(DiskStoreTest, UnindexableHoldersAreFoundByScanning) {
 
 TEST_F(DiskStoreTest, OpenDoesNotCreate) {
     EXPECT_FALSE(DiskStore::open(tmp_.path(), "nope"));
-    EXPECT_FALSE(fs::exists(fs::path{tmp_.path()} / "nope"));
+    EXPECT_FALSE(fs::exists(tmp_.path() / "nope"));
     EXPECT_THROW(DiskStore::create(tmp_.path(), "../x"), std::invalid_argument);
 }
 
@@ -340,7 +340,7 @@ TEST_F(DiskStoreTest, WithoutFsyncToo) {
     auto s = store({.range_sets = 1, .durable = false});
     StoreLock lock{s};
     EXPECT_TRUE(s.reserve(kA, ip("10.0.0.2"), 0));
-    EXPECT_EQ(read_text(net_ / "10.0.0.2"), "ctr-a\r\neth0");
+    EXPECT_EQ(read_file(net_ / "10.0.0.2"), "ctr-a\r\neth0");
 }
 
 // Whether this process waits for a flock(2) on `file`: /proc/locks lists a blocked request as

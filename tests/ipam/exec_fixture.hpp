@@ -8,20 +8,24 @@
 
 #include "netlib/ip.hpp"
 #include "plugin_exec.hpp"
-#include "temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace ipam::test {
+
+using sdnet::test::read_file;
+using sdnet::test::TempDir;
+using sdnet::test::write_file;
 
 // A network "net1" with a private dataDir, and helpers to run our host-local binary and the
 // reference on it.
 class HostLocalExecTest : public ::testing::Test {
 protected:
     TempDir tmp_;
-    std::filesystem::path net_ = std::filesystem::path{tmp_.path()} / "net1";
+    std::filesystem::path net_ = tmp_.path() / "net1";
     std::string version_ = "1.0.0";  // the newest the installed reference (v1.1.1) accepts
     nlohmann::json ipam_ = {
         {"type", "host-local"},
-        {"dataDir", tmp_.path()},
+        {"dataDir", tmp_.str()},
         {"ranges", nlohmann::json::array({nlohmann::json::array({{{"subnet", "10.5.0.0/24"}}})})}};
 
     nlohmann::json config(const nlohmann::json& extra = nlohmann::json::object()) const {
@@ -75,7 +79,7 @@ protected:
         for (const auto& e : std::filesystem::directory_iterator(net_)) {
             std::string name = e.path().filename();
             if (e.is_regular_file() && netlib::IpAddr::try_parse(name)) {
-                out[name] = read_text(e.path());
+                out[name] = read_file(e.path());
             }
         }
         return out;

@@ -4,7 +4,7 @@
 
 #include "ipam/host_local.hpp"
 #include "plugins/cni/error.hpp"
-#include "temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace ipam {
 namespace {
@@ -14,10 +14,10 @@ using nlohmann::json;
 
 class HostLocalApiTest : public ::testing::Test {
 protected:
-    test::TempDir tmp_;
-    fs::path net_ = fs::path{tmp_.path()} / "net1";
+    sdnet::test::TempDir tmp_;
+    fs::path net_ = tmp_.path() / "net1";
     json ipam_ = {{"type", "host-local"},
-                  {"dataDir", tmp_.path()},
+                  {"dataDir", tmp_.str()},
                   {"ranges", json::array({json::array({{{"subnet", "10.9.0.0/29"}}}),
                                           json::array({{{"subnet", "fd09::/125"}}})})}};
 
@@ -73,14 +73,14 @@ TEST_F(HostLocalApiTest, AddReturnsOneAddressPerRangeSet) {
 }
 
 TEST_F(HostLocalApiTest, DnsFromResolvConf) {
-    test::write_text(fs::path{tmp_.path()} / "resolv.conf",
-                     "nameserver 10.9.0.53\nsearch example.org\noptions ndots:3\n");
-    ipam_["resolvConf"] = tmp_.path() + "/resolv.conf";
+    sdnet::test::write_file(tmp_.path() / "resolv.conf",
+                            "nameserver 10.9.0.53\nsearch example.org\noptions ndots:3\n");
+    ipam_["resolvConf"] = tmp_.str() + "/resolv.conf";
     auto r = add("c1");
     EXPECT_EQ(r.dns.nameservers, (std::vector<std::string>{"10.9.0.53"}));
     EXPECT_EQ(r.dns.search, (std::vector<std::string>{"example.org"}));
     EXPECT_EQ(r.dns.options, (std::vector<std::string>{"ndots:3"}));
-    ipam_["resolvConf"] = tmp_.path() + "/missing";
+    ipam_["resolvConf"] = tmp_.str() + "/missing";
     EXPECT_EQ(code_of([&] { add("c2"); }), cni::Code::InvalidConfig);
 }
 
@@ -122,8 +122,8 @@ TEST_F(HostLocalApiTest, InvalidAttachmentIsCode4) {
 }
 
 TEST_F(HostLocalApiTest, UnusableDataDirIsAnIoError) {
-    test::write_text(fs::path{tmp_.path()} / "file", "x");
-    ipam_["dataDir"] = tmp_.path() + "/file/sub";
+    sdnet::test::write_file(tmp_.path() / "file", "x");
+    ipam_["dataDir"] = tmp_.str() + "/file/sub";
     EXPECT_EQ(code_of([&] { add("c1"); }), cni::Code::Io);
     EXPECT_EQ(code_of([&] { host_local_status(request(cni::Command::Status, "", config())); }),
               cni::Code::NotAvailable);
@@ -163,9 +163,9 @@ TEST_F(HostLocalApiTest, StatusReportsExhaustion) {
 TEST_F(HostLocalApiTest, GcKeepsOnlyValidAttachments) {
     add("keep");
     add("drop");
-    test::write_text(net_ / "10.9.0.6", "");            // crash debris
-    test::write_text(net_ / "fd09::7", "legacy-keep");  // legacy id-only, still valid
-    test::write_text(net_ / "fd09::6", "legacy-drop");  // legacy id-only, gone
+    sdnet::test::write_file(net_ / "10.9.0.6", "");            // crash debris
+    sdnet::test::write_file(net_ / "fd09::7", "legacy-keep");  // legacy id-only, still valid
+    sdnet::test::write_file(net_ / "fd09::6", "legacy-drop");  // legacy id-only, gone
     auto gc = [&](json extra) {
         host_local_gc(request(cni::Command::Gc, "", config(std::move(extra))));
     };

@@ -23,7 +23,7 @@ TEST_F(HostLocalBinaryTest, AddIpv4WritesTheReferenceLayout) {
     EXPECT_EQ(e.json(), json::parse(R"({"cniVersion":"1.0.0","dns":{},
         "ips":[{"address":"10.5.0.2/24","gateway":"10.5.0.1"}]})"));
     EXPECT_EQ(reservations(), (std::map<std::string, std::string>{{"10.5.0.2", "c1\r\neth0"}}));
-    EXPECT_EQ(read_text(net_ / "last_reserved_ip.0"), "10.5.0.2");
+    EXPECT_EQ(read_file(net_ / "last_reserved_ip.0"), "10.5.0.2");
     EXPECT_TRUE(fs::exists(net_ / "lock"));
 }
 
@@ -32,17 +32,17 @@ TEST_F(HostLocalBinaryTest, AddIpv6) {
     auto e = ours("ADD", "c1");
     ASSERT_EQ(e.status, 0) << e.out;
     EXPECT_EQ(e.json()["ips"][0], json::parse(R"({"address":"fd05::2/64","gateway":"fd05::1"})"));
-    EXPECT_EQ(read_text(net_ / "fd05::2"), "c1\r\neth0");
+    EXPECT_EQ(read_file(net_ / "fd05::2"), "c1\r\neth0");
 }
 
 TEST_F(HostLocalBinaryTest, DualStackWithRoutesAndDns) {
-    write_text(fs::path{tmp_.path()} / "resolv.conf",
+    write_file(tmp_.path() / "resolv.conf",
                "nameserver 10.5.0.53\ndomain example.org\nsearch a.example b.example\n"
                "options ndots:2\n");
     ipam_["ranges"] = json::array(
         {set_of({{{"subnet", "10.5.0.0/24"}}})[0], set_of({{{"subnet", "fd05::/64"}}})[0]});
     ipam_["routes"] = json::array({{{"dst", "0.0.0.0/0"}}, {{"dst", "::/0"}, {"gw", "fd05::fe"}}});
-    ipam_["resolvConf"] = tmp_.path() + "/resolv.conf";
+    ipam_["resolvConf"] = tmp_.str() + "/resolv.conf";
     auto e = ours("ADD", "c1");
     ASSERT_EQ(e.status, 0) << e.out;
     EXPECT_EQ(e.json(), json::parse(R"({"cniVersion":"1.0.0",
@@ -51,7 +51,7 @@ TEST_F(HostLocalBinaryTest, DualStackWithRoutesAndDns) {
         "routes":[{"dst":"0.0.0.0/0"},{"dst":"::/0","gw":"fd05::fe"}],
         "dns":{"nameservers":["10.5.0.53"],"domain":"example.org",
                "search":["a.example","b.example"],"options":["ndots:2"]}})"));
-    EXPECT_EQ(read_text(net_ / "last_reserved_ip.1"), "fd05::2");
+    EXPECT_EQ(read_file(net_ / "last_reserved_ip.1"), "fd05::2");
 }
 
 TEST_F(HostLocalBinaryTest, ResultInTheRequestVersion) {
@@ -65,7 +65,7 @@ TEST_F(HostLocalBinaryTest, ResultInTheRequestVersion) {
 }
 
 TEST_F(HostLocalBinaryTest, LegacyTopLevelRange) {
-    ipam_ = {{"type", "host-local"},       {"dataDir", tmp_.path()},   {"subnet", "10.6.0.0/24"},
+    ipam_ = {{"type", "host-local"},       {"dataDir", tmp_.str()},    {"subnet", "10.6.0.0/24"},
              {"rangeStart", "10.6.0.100"}, {"rangeEnd", "10.6.0.101"}, {"gateway", "10.6.0.254"}};
     auto e = ours("ADD", "c1");
     ASSERT_EQ(e.status, 0) << e.out;
@@ -79,7 +79,7 @@ TEST_F(HostLocalBinaryTest, KeysAreCaseInsensitive) {
         {"cniVersion", "1.0.0"},
         {"name", "net1"},
         {"type", "x"},
-        {"IPAM", {{"DataDir", tmp_.path()}, {"RANGES", set_of({{{"Subnet", "10.5.0.0/24"}}})}}}};
+        {"IPAM", {{"DataDir", tmp_.str()}, {"RANGES", set_of({{{"Subnet", "10.5.0.0/24"}}})}}}};
     auto e = run(our_host_local(), cni_env("ADD", "c1"), c.dump());
     ASSERT_EQ(e.status, 0) << e.out;
     EXPECT_EQ(address_of(e, 0), "10.5.0.2");
@@ -129,7 +129,7 @@ TEST_F(HostLocalBinaryTest, RequestedAddresses) {
     EXPECT_EQ(add_ip("b", {{"args", {{"cni", {{"ips", {"10.5.0.51"}}}}}}}), "10.5.0.51");
     EXPECT_EQ(add_ip("c", json::object(), "IgnoreUnknown=1;K8S_POD_NAME=p;IP=10.5.0.52"),
               "10.5.0.52");
-    EXPECT_EQ(read_text(net_ / "last_reserved_ip.0"), "10.5.0.52");
+    EXPECT_EQ(read_file(net_ / "last_reserved_ip.0"), "10.5.0.52");
     auto taken = ours("ADD", "d", {{"runtimeConfig", {{"ips", {"10.5.0.50"}}}}});
     EXPECT_EQ(taken.code(), 999);
     EXPECT_NE(taken.msg().find("10.5.0.50 is not available"), std::string::npos) << taken.msg();
@@ -144,7 +144,7 @@ TEST_F(HostLocalBinaryTest, IpRangesCapabilityIsPrepended) {
     ASSERT_EQ(e.json()["ips"].size(), 2u);
     EXPECT_EQ(address_of(e, 0), "10.7.0.2");
     EXPECT_EQ(address_of(e, 1), "10.5.0.2");
-    EXPECT_EQ(read_text(net_ / "last_reserved_ip.0"), "10.7.0.2");
+    EXPECT_EQ(read_file(net_ / "last_reserved_ip.0"), "10.7.0.2");
 }
 
 TEST_F(HostLocalBinaryTest, DelReleasesIsIdempotentAndAcceptsUnknownContainers) {
@@ -162,8 +162,8 @@ TEST_F(HostLocalBinaryTest, DelReleasesIsIdempotentAndAcceptsUnknownContainers) 
 
 TEST_F(HostLocalBinaryTest, DelFallsBackToTheLegacyIdOnlyFormat) {
     add_ip("c1");
-    write_text(net_ / "10.5.0.9", "old\n");
-    write_text(net_ / "10.5.0.10", "old\r\neth1");  // another ifname of it: not released
+    write_file(net_ / "10.5.0.9", "old\n");
+    write_file(net_ / "10.5.0.10", "old\r\neth1");  // another ifname of it: not released
     EXPECT_EQ(ours("DEL", "old").status, 0);
     EXPECT_FALSE(fs::exists(net_ / "10.5.0.9"));
     EXPECT_TRUE(fs::exists(net_ / "10.5.0.10"));
@@ -199,7 +199,7 @@ TEST_F(HostLocalBinaryTest, GcReleasesWhatIsNotValid) {
     EXPECT_EQ(e.out, "");
     EXPECT_EQ(reservations(), (std::map<std::string, std::string>{{"10.5.0.2", "keep\r\neth0"}}));
     EXPECT_TRUE(fs::exists(net_ / "lock"));
-    EXPECT_EQ(read_text(net_ / "last_reserved_ip.0"), "10.5.0.4");
+    EXPECT_EQ(read_file(net_ / "last_reserved_ip.0"), "10.5.0.4");
     EXPECT_EQ(gc({{"cni.dev/attachments", json::array()}}).status, 0);
     EXPECT_TRUE(reservations().empty());
     EXPECT_TRUE(fs::exists(net_ / "lock"));

@@ -34,7 +34,7 @@ protected:
 
     json ipam_in(const std::string& dir) const {
         json ipam = ipam_;
-        ipam["dataDir"] = (fs::path{tmp_.path()} / dir).string();
+        ipam["dataDir"] = (tmp_.path() / dir).string();
         return ipam;
     }
 
@@ -42,14 +42,14 @@ protected:
     // its content (our .sdnet index directory is not the reference's).
     std::map<std::string, std::string> files(const std::string& dir) const {
         std::map<std::string, std::string> out;
-        fs::path net = fs::path{tmp_.path()} / dir / "net1";
+        fs::path net = tmp_.path() / dir / "net1";
         if (!fs::exists(net)) {
             return out;
         }
         for (const auto& e : fs::directory_iterator(net)) {
             std::string name = e.path().filename();
             if (e.is_regular_file() && name != "lock") {
-                out[name] = read_text(e.path());
+                out[name] = read_file(e.path());
             }
         }
         return out;

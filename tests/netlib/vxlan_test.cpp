@@ -13,7 +13,7 @@
 #include "netlib/neigh.hpp"
 #include "netlib/route.hpp"
 #include "netlib/route_socket.hpp"
-#include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/bridge_harness.hpp"
 
 namespace sdnet::test {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "netlib/fd.hpp"
-#include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/bridge_harness.hpp"
 
 namespace sdnet::test {
 

@@ -5,15 +5,15 @@
 
 #include "runtime/libcni/attachment_id.hpp"
 #include "runtime/libcni/cache.hpp"
-#include "tests/sdnet/support.hpp"
+#include "tests/support/fake_plugins.hpp"
 
 namespace {
 
 using nlohmann::json;
-using sdnet_test::FakePlugins;
-using sdnet_test::Outcome;
-using sdnet_test::TempDir;
-using sdnet_test::write_file;
+using sdnet::test::FakePlugins;
+using sdnet::test::Outcome;
+using sdnet::test::TempDir;
+using sdnet::test::write_file;
 using Calls = std::vector<std::string>;
 
 constexpr const char* kNetns = "/proc/self/ns/net";
@@ -42,7 +42,7 @@ protected:
     Outcome sdnet_in(const std::filesystem::path& conf, std::vector<std::string> args) const {
         args.insert(args.begin(), {SDNET_EXE, "--conf-dir", conf.string(), "--plugin-dir",
                                    fakes_.dir().string(), "--cache-dir", cache_.string()});
-        return sdnet_test::run_process(args);
+        return sdnet::test::run_process(args);
     }
 
     std::filesystem::path cache_file(const std::string& net = "net") const {
@@ -74,10 +74,10 @@ TEST_F(SdnetCli, HelpOnEverySubcommand) {
             EXPECT_NE(r.out.find("--conf-dir"), std::string::npos) << cmd;
         }
     }
-    auto top = sdnet_test::run_process({SDNET_EXE, "--help"});
+    auto top = sdnet::test::run_process({SDNET_EXE, "--help"});
     EXPECT_EQ(top.status, 0);
     EXPECT_NE(top.out.find("Commands:"), std::string::npos);
-    EXPECT_EQ(sdnet_test::run_process({SDNET_EXE, "--version"}).status, 0);
+    EXPECT_EQ(sdnet::test::run_process({SDNET_EXE, "--version"}).status, 0);
 }
 
 TEST_F(SdnetCli, BadArgumentsGiveOneLineAndExitStatus2) {
@@ -112,7 +112,7 @@ TEST_F(SdnetCli, BadArgumentsGiveOneLineAndExitStatus2) {
         {{"--conf-dir"}, "conf-dir"},
     };
     for (const auto& [args, needle] : cases) {
-        auto r = args.empty() ? sdnet_test::run_process({SDNET_EXE}) : sdnet(args);
+        auto r = args.empty() ? sdnet::test::run_process({SDNET_EXE}) : sdnet(args);
         SCOPED_TRACE(needle);
         expect_one_line_error(r, needle, 2);
     }
@@ -344,7 +344,7 @@ TEST_F(SdnetCli, LsListsNetworksAndReportsBrokenFiles) {
 }
 
 TEST_F(SdnetCli, RepositoryConfsLoad) {
-    auto r = sdnet_test::run_process(
+    auto r = sdnet::test::run_process(
         {SDNET_EXE, "--conf-dir", SDNET_SOURCE_DIR "/conf", "ls", "--json"});
     ASSERT_EQ(r.status, 0) << r.err;
     auto j = json::parse(r.out);

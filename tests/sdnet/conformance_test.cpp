@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 #include <set>
 
-#include "tests/sdnet/support.hpp"
+#include "tests/support/fake_plugins.hpp"
 #include "tests/support/netns_fixture.hpp"
 #include "tests/support/skip.hpp"
 
@@ -14,9 +14,9 @@ namespace {
 using nlohmann::json;
 using sdnet::test::KernelFeature;
 using sdnet::test::missing_kernel_feature;
-using sdnet_test::Outcome;
-using sdnet_test::TempDir;
-using sdnet_test::write_file;
+using sdnet::test::Outcome;
+using sdnet::test::TempDir;
+using sdnet::test::write_file;
 
 const std::string kOurs = SDNET_BUILD_DIR "/cni";
 const std::string kReference = "/usr/lib/cni";
@@ -25,7 +25,7 @@ class Conformance : public sdnet::test::NetnsTest {
 protected:
     static Outcome conformance(std::vector<std::string> args) {
         args.insert(args.begin(), {SDNET_EXE, "conformance"});
-        return sdnet_test::run_process(args);
+        return sdnet::test::run_process(args);
     }
 
     // user-mode Linux has no nftables: our portmap and firewall, and the reference's

@@ -21,7 +21,7 @@
 #include "netlib/tc.hpp"
 #include "runtime/libcni/attachment_id.hpp"
 #include "runtime/libcni/cache.hpp"
-#include "tests/sdnet/support.hpp"
+#include "tests/support/fake_plugins.hpp"
 #include "tests/support/netns_fixture.hpp"
 #include "tests/support/skip.hpp"
 
@@ -29,10 +29,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using sdnet_test::Outcome;
-using sdnet_test::read_file;
-using sdnet_test::TempDir;
-using sdnet_test::write_file;
+using sdnet::test::Outcome;
+using sdnet::test::read_file;
+using sdnet::test::TempDir;
+using sdnet::test::write_file;
 
 struct PluginSet {
     std::string name;
@@ -79,7 +79,7 @@ protected:
     Outcome sdnet(std::vector<std::string> args) const {
         args.insert(args.begin(),
                     {SDNET_EXE, "--conf-dir", conf_.string(), "--plugin-dir", plugin_path_});
-        return sdnet_test::run_process(args);
+        return sdnet::test::run_process(args);
     }
 
     static std::optional<netlib::LinkInfo> link_in(const std::string& netns,

@@ -111,7 +111,7 @@ TEST_F(ImageLayoutTest, ImportsADockerArchiveWrittenBySkopeo) {
     EXPECT_TRUE(
         fs::is_regular_file(root / "layers/sha256" / base.diff_id.substr(7) / "diff/bin/busybox"));
     EXPECT_EQ(
-        sdnet_test::read_file(root / "layers/sha256" / top.diff_id.substr(7) / "diff/etc/motd"),
+        sdnet::test::read_file(root / "layers/sha256" / top.diff_id.substr(7) / "diff/etc/motd"),
         "etc/motd\n");
 }
 
@@ -123,7 +123,7 @@ TEST_F(ImageLayoutTest, ImportsADockerArchiveWithBlobs) {
     layout.index({{manifest, ""}});
     auto config_digest = layout.config_digest(manifest);
     auto blob = [](const std::string& digest) { return "blobs/sha256/" + digest.substr(7); };
-    sdnet_test::write_file(layout.dir() / "manifest.json",
+    sdnet::test::write_file(layout.dir() / "manifest.json",
                            json::array({{{"Config", blob(config_digest)},
                                          {"RepoTags", {"test:latest"}},
                                          {"Layers", {blob(a.digest), blob(b.digest)}}}})
@@ -134,7 +134,7 @@ TEST_F(ImageLayoutTest, ImportsADockerArchiveWithBlobs) {
     EXPECT_EQ(image["format"], "docker-archive");
     EXPECT_EQ(image["id"], config_digest);
     EXPECT_EQ(image["layers"], json::array({a.diff_id, b.diff_id}));
-    EXPECT_EQ(sdnet_test::read_file(root / "layers/sha256" / b.diff_id.substr(7) / "diff/b"),
+    EXPECT_EQ(sdnet::test::read_file(root / "layers/sha256" / b.diff_id.substr(7) / "diff/b"),
               "b\n");
 }
 
@@ -155,7 +155,7 @@ TEST_F(ImageLayoutTest, RefusesAMissingBlobAndASizeThatDiffers) {
     fs::rename(blob, tmp / "aside");
     expect_refused(import("bad", layout.dir()),
                    "layer 1 " + layer.digest + " is missing from the layout");
-    sdnet_test::write_file(blob, "short");
+    sdnet::test::write_file(blob, "short");
     expect_refused(import("bad", layout.dir()), "layer 1 " + layer.digest +
                                                     " has 5 bytes, its descriptor says " +
                                                     std::to_string(layer.size));
@@ -191,7 +191,7 @@ TEST_F(ImageLayoutTest, RefusesATamperedDockerArchiveLayer) {
     auto unpacked = tmp / "unpacked";
     fs::create_directory(unpacked);
     ASSERT_EQ(
-        sdnet_test::run_process({"/bin/tar", "-C", unpacked.string(), "-xf", archive.string()})
+        sdnet::test::run_process({"/bin/tar", "-C", unpacked.string(), "-xf", archive.string()})
             .status,
         0);
     int tampered = 0;
@@ -203,7 +203,7 @@ TEST_F(ImageLayoutTest, RefusesATamperedDockerArchiveLayer) {
     }
     ASSERT_EQ(tampered, 1);
     auto repacked = tmp / "repacked.tar";
-    ASSERT_EQ(sdnet_test::run_process(
+    ASSERT_EQ(sdnet::test::run_process(
                   {"/bin/tar", "-C", unpacked.string(), "-cf", repacked.string(), "."})
                   .status,
               0);
@@ -214,7 +214,7 @@ TEST_F(ImageLayoutTest, RefusesADigestThatIsNoSha256) {
     auto manifest = layout.image({small_layer("a")}, config);
     auto index = manifest.descriptor();
     index["digest"] = "sha256:../../../../etc/passwd";
-    sdnet_test::write_file(layout.dir() / "index.json",
+    sdnet::test::write_file(layout.dir() / "index.json",
                            json({{"schemaVersion", 2}, {"manifests", {index}}}).dump());
     expect_refused(import("bad", layout.dir()),
                    "unsupported digest \"sha256:../../../../etc/passwd\"");

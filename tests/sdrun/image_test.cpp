@@ -62,7 +62,7 @@ TEST_F(ImageTest, ImportsZstdAndXzCompressedTarballs) {
         ASSERT_EQ(r.status, 0) << r.err;
         auto image = json::parse(sdrun(root, {"image", "inspect", filter}).out);
         auto layer = image["layers"][0].get<std::string>().substr(7);
-        EXPECT_EQ(sdnet_test::read_file(root / "layers/sha256" / layer / "diff/etc/hello"),
+        EXPECT_EQ(sdnet::test::read_file(root / "layers/sha256" / layer / "diff/etc/hello"),
                   filter + "\n");
     }
 }
@@ -119,7 +119,7 @@ TEST_F(ImageTest, ImportRefusesAWriteThroughAnAbsoluteSymlink) {
 TEST_F(ImageTest, ImportRefusesAHardLinkThroughASymlink) {
     auto outside = tmp / "outside";
     fs::create_directory(outside);
-    sdnet_test::write_file(outside / "secret", "host\n");
+    sdnet::test::write_file(outside / "secret", "host\n");
     Tarball t(tmp / "hardlink.tar");
     t.symlink("etc", outside.string());
     t.hardlink("stolen", "etc/secret");

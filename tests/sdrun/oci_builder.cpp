@@ -33,7 +33,7 @@ json Blob::descriptor() const {
 
 OciLayout::OciLayout(fs::path dir) : dir_(std::move(dir)) {
     fs::create_directories(dir_ / "blobs/sha256");
-    sdnet_test::write_file(dir_ / "oci-layout", R"({"imageLayoutVersion": "1.0.0"})");
+    sdnet::test::write_file(dir_ / "oci-layout", R"({"imageLayoutVersion": "1.0.0"})");
 }
 
 fs::path OciLayout::blob_path(const Blob& blob) const {
@@ -41,7 +41,7 @@ fs::path OciLayout::blob_path(const Blob& blob) const {
 }
 
 std::string OciLayout::config_digest(const Blob& manifest) const {
-    auto j = json::parse(sdnet_test::read_file(blob_path(manifest)));
+    auto j = json::parse(sdnet::test::read_file(blob_path(manifest)));
     return j["config"]["digest"].get<std::string>();
 }
 
@@ -54,7 +54,7 @@ Blob OciLayout::put(const fs::path& file, const std::string& media_type,
 
 Blob OciLayout::put_json(const json& j, const std::string& media_type) {
     auto file = dir_ / ("json-" + std::to_string(counter_++));
-    sdnet_test::write_file(file, j.dump());
+    sdnet::test::write_file(file, j.dump());
     return put(file, media_type, "");
 }
 
@@ -105,7 +105,7 @@ json OciLayout::index_json(const std::vector<std::pair<Blob, std::string>>& mani
 }
 
 void OciLayout::index(const std::vector<std::pair<Blob, std::string>>& manifests) {
-    sdnet_test::write_file(dir_ / "index.json", index_json(manifests).dump());
+    sdnet::test::write_file(dir_ / "index.json", index_json(manifests).dump());
 }
 
 Blob OciLayout::index_blob(const std::vector<std::pair<Blob, std::string>>& manifests) {
@@ -113,7 +113,7 @@ Blob OciLayout::index_blob(const std::vector<std::pair<Blob, std::string>>& mani
 }
 
 fs::path OciLayout::tar(const fs::path& file) const {
-    auto r = sdnet_test::run_process({"/bin/tar", "-C", dir_.string(), "-cf", file.string(), "."});
+    auto r = sdnet::test::run_process({"/bin/tar", "-C", dir_.string(), "-cf", file.string(), "."});
     if (r.status != 0) {
         throw std::runtime_error("tar failed: " + r.err);
     }
@@ -131,7 +131,7 @@ std::string foreign_platform() {
 }
 
 fs::path docker_archive(const OciLayout& layout, const fs::path& file) {
-    auto r = sdnet_test::run_process({"/usr/bin/skopeo", "copy", "--quiet",
+    auto r = sdnet::test::run_process({"/usr/bin/skopeo", "copy", "--quiet",
                                       "oci:" + layout.dir().string(),
                                       "docker-archive:" + file.string() + ":test/image:latest"});
     if (r.status != 0) {
@@ -142,7 +142,7 @@ fs::path docker_archive(const OciLayout& layout, const fs::path& file) {
 
 std::string gunzipped_sha256(const fs::path& file) {
     auto r =
-        sdnet_test::run_process({"/bin/sh", "-c", "gzip -dc \"$0\" | sha256sum", file.string()});
+        sdnet::test::run_process({"/bin/sh", "-c", "gzip -dc \"$0\" | sha256sum", file.string()});
     return "sha256:" + r.out.substr(0, r.out.find(' '));
 }
 

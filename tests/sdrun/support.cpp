@@ -92,7 +92,7 @@ fs::path busybox_image_script(const std::vector<std::string>& options, const fs:
     std::vector<std::string> argv = {SDRUN_BUSYBOX_IMAGE};
     argv.insert(argv.end(), options.begin(), options.end());
     argv.push_back(out.string());
-    auto r = sdnet_test::run_process(argv);
+    auto r = sdnet::test::run_process(argv);
     if (r.status != 0) {
         throw std::runtime_error("scripts/busybox-image failed: " + r.err);
     }
@@ -111,13 +111,13 @@ fs::path busybox_tarball(const fs::path& dir,
     auto rootfs = dir / "busybox-rootfs";
     fs::create_directories(rootfs);
     auto unpack =
-        sdnet_test::run_process({"/bin/tar", "-C", rootfs.string(), "-xzf", tarball.string()});
+        sdnet::test::run_process({"/bin/tar", "-C", rootfs.string(), "-xzf", tarball.string()});
     if (unpack.status != 0) {
         throw std::runtime_error("tar -x failed: " + unpack.err);
     }
     customize(rootfs);
     auto pack =
-        sdnet_test::run_process({"/bin/tar", "-C", rootfs.string(), "-czf", tarball.string(), "."});
+        sdnet::test::run_process({"/bin/tar", "-C", rootfs.string(), "-czf", tarball.string(), "."});
     if (pack.status != 0) {
         throw std::runtime_error("tar -c failed: " + pack.err);
     }
@@ -133,7 +133,7 @@ Outcome sdrun(const fs::path& root, const std::vector<std::string>& args,
               const std::vector<std::string>& env) {
     std::vector<std::string> argv = {SDRUN_EXE, "--root", root.string()};
     argv.insert(argv.end(), args.begin(), args.end());
-    return sdnet_test::run_process(argv, env);
+    return sdnet::test::run_process(argv, env);
 }
 
 Background::Background(const fs::path& root, const std::vector<std::string>& args) {
@@ -166,7 +166,7 @@ Background::~Background() {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
         std::cerr << "background sdrun ended on its own (wait status " << status
-                  << "); its stderr: " << sdnet_test::read_file(output_ / "err") << "\n";
+                  << "); its stderr: " << sdnet::test::read_file(output_ / "err") << "\n";
         return;
     }
     kill(pid_, SIGKILL);
@@ -180,8 +180,8 @@ Outcome Background::wait() {
     pid_ = -1;
     Outcome r;
     r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = sdnet_test::read_file(output_ / "out");
-    r.err = sdnet_test::read_file(output_ / "err");
+    r.out = sdnet::test::read_file(output_ / "out");
+    r.err = sdnet::test::read_file(output_ / "err");
     return r;
 }
 
@@ -269,7 +269,7 @@ bool someone_waits_for_lock(const fs::path& file) {
 }
 
 std::string sha256sum(const fs::path& file) {
-    auto r = sdnet_test::run_process({"/usr/bin/sha256sum", file.string()});
+    auto r = sdnet::test::run_process({"/usr/bin/sha256sum", file.string()});
     return "sha256:" + r.out.substr(0, r.out.find(' '));
 }
 

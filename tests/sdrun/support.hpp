@@ -7,7 +7,7 @@
 
 #include <sys/types.h>
 
-#include "tests/sdnet/support.hpp"
+#include "tests/support/fake_plugins.hpp"
 
 // Helpers of the sdrun tests.
 struct archive;
@@ -15,8 +15,8 @@ struct archive;
 namespace sdrun_test {
 
 namespace fs = std::filesystem;
-using sdnet_test::Outcome;
-using sdnet_test::TempDir;
+using sdnet::test::Outcome;
+using sdnet::test::TempDir;
 
 // A tarball written entry by entry (pax format), hostile entries included.
 class Tarball {

@@ -6,7 +6,7 @@
 
 #include "netlib/link.hpp"
 #include "netlib/route_socket.hpp"
-#include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/bridge_harness.hpp"
 
 // Tests of the plugins whose interface is a link of a master (macvlan, ipvlan, vlan): the master
 // is a veth in the test's private netns, containers are namespaces made by make_netns. Compile

@@ -3,7 +3,7 @@
 #include <optional>
 #include <string>
 
-#include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/bridge_harness.hpp"
 
 namespace sdnet::test {
 

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "netlib/route_socket.hpp"
-#include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/bridge_harness.hpp"
 
 // Several "nodes" on one machine: each a network namespace with an underlay interface `ul0`
 // (192.168.50.1N/24, fd50::1N/64), all joined by the bridge `ul` in the test's private netns.

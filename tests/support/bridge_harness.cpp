@@ -1,4 +1,4 @@
-#include "tests/bridge/bridge_harness.hpp"
+#include "tests/support/bridge_harness.hpp"
 
 #include <algorithm>
 #include <array>

@@ -3,14 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "runtime/libcni/error.hpp"
-#include "tests/sdnet/support.hpp"
+#include "tests/support/fake_plugins.hpp"
 
 namespace {
 
 using libcni::ConfigError;
 using nlohmann::json;
-using sdnet_test::TempDir;
-using sdnet_test::write_file;
+using sdnet::test::TempDir;
+using sdnet::test::write_file;
 
 // The message of the ConfigError `f` throws; fails the test if it throws nothing.
 template <class F>

@@ -6,31 +6,14 @@
 #include <string>
 #include <vector>
 
-// Helpers for the sdnet/libcni tests: temporary directories, fake CNI plugins written as shell
-// scripts that record every call, and running the sdnet executable.
-namespace sdnet_test {
+#include "tests/support/temp_dir.hpp"
+
+// Fake CNI plugins written as shell scripts that record every call, and running a process (the
+// sdnet executable) to see what it did: for the libcni, sdnet and sdrun tests.
+namespace sdnet::test {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// A fresh directory under /tmp, removed with everything in it on destruction.
-class TempDir {
-public:
-    TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir();
-
-    const fs::path& path() const { return path_; }
-
-    fs::path operator/(const std::string& name) const { return path_ / name; }
-
-private:
-    fs::path path_;
-};
-
-void write_file(const fs::path& file, const std::string& content, fs::perms mode = fs::perms{0644});
-std::string read_file(const fs::path& file);
 
 // A directory of fake plugins. Each plugin, on every call but VERSION, appends "NAME VERB" to
 // <log>/calls and saves its stdin and CNI_* environment as <log>/<n>.stdin and <log>/<n>.env
@@ -78,4 +61,4 @@ struct Outcome {
 // Runs `argv` (argv[0] is the executable path) with extra environment entries "K=V".
 Outcome run_process(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
 
-}  // namespace sdnet_test
+}  // namespace sdnet::test

@@ -5,15 +5,15 @@
 #include <sys/stat.h>
 
 #include "runtime/libcni/error.hpp"
-#include "tests/sdnet/support.hpp"
+#include "tests/support/fake_plugins.hpp"
 
 namespace {
 
 using libcni::CacheEntry;
 using nlohmann::json;
-using sdnet_test::read_file;
-using sdnet_test::TempDir;
-using sdnet_test::write_file;
+using sdnet::test::read_file;
+using sdnet::test::TempDir;
+using sdnet::test::write_file;
 
 const char* kConflist = R"({"cniVersion":"1.0.0","name":"net","plugins":[{"type":"bridge"}]})";
 
@@ -56,6 +56,11 @@ TEST(LibcniCache, Base64MatchesRfc4648Vectors) {
     EXPECT_THROW(libcni::base64_decode("Zm9"), std::invalid_argument);
     EXPECT_THROW(libcni::base64_decode("Zm$v"), std::invalid_argument);
     EXPECT_THROW(libcni::base64_decode("Z=9v"), std::invalid_argument);
+    // Strict as Go's decoder, where libcrypto's alone would take these.
+    for (const char* lenient :
+         {"Zg=a", "Z===", "====", "Zm9v    ", "  Zm9v  ", "\nZm9vYmFy\n\n\n"}) {
+        EXPECT_THROW(libcni::base64_decode(lenient), std::invalid_argument) << lenient;
+    }
 }
 
 TEST(LibcniCache, EncodesInLibcniKeyOrderWithBase64Config) {

@@ -5,14 +5,14 @@
 #include "plugins/cni/types.hpp"
 #include "runtime/libcni/error.hpp"
 #include "runtime/libcni/runtime.hpp"
-#include "tests/sdnet/support.hpp"
+#include "tests/support/fake_plugins.hpp"
 
 namespace {
 
 using nlohmann::json;
-using sdnet_test::FakePlugins;
-using sdnet_test::TempDir;
-using sdnet_test::write_file;
+using sdnet::test::FakePlugins;
+using sdnet::test::TempDir;
+using sdnet::test::write_file;
 using Calls = std::vector<std::string>;
 
 class LibcniChain : public ::testing::Test {

@@ -1,4 +1,4 @@
-#include "tests/sdnet/support.hpp"
+#include "tests/support/fake_plugins.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -14,36 +14,7 @@
 
 extern char** environ;  // NOLINT: POSIX
 
-namespace sdnet_test {
-
-TempDir::TempDir() {
-    std::string templ = (fs::temp_directory_path() / "sdnet-test-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) {
-        throw std::runtime_error("mkdtemp failed");
-    }
-    path_ = templ;
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-}
-
-void write_file(const fs::path& file, const std::string& content, fs::perms mode) {
-    fs::create_directories(file.parent_path());
-    {
-        std::ofstream out(file, std::ios::binary | std::ios::trunc);
-        out << content;
-    }
-    fs::permissions(file, mode);
-}
-
-std::string read_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+namespace sdnet::test {
 
 namespace {
 
@@ -200,4 +171,4 @@ Outcome run_process(const std::vector<std::string>& argv, const std::vector<std:
     return r;
 }
 
-}  // namespace sdnet_test
+}  // namespace sdnet::test

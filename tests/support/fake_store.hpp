@@ -5,12 +5,12 @@
 
 #include "ipam/store.hpp"
 
-namespace ipam::test {
+namespace sdnet::test {
 
 // An in-memory Store, as the reference's backend/testing/fake_store.go.
-class FakeStore final : public Store {
+class FakeStore final : public ipam::Store {
 public:
-    std::map<netlib::IpAddr, Attachment> reserved;
+    std::map<netlib::IpAddr, ipam::Attachment> reserved;
     std::map<std::size_t, netlib::IpAddr> last;
     int reserve_calls = 0;
     bool locked = false;
@@ -24,7 +24,8 @@ public:
 
     void unlock() noexcept override { locked = false; }
 
-    bool reserve(const Attachment& holder, const netlib::IpAddr& ip, std::size_t set) override {
+    bool reserve(const ipam::Attachment& holder, const netlib::IpAddr& ip,
+                 std::size_t set) override {
         require_lock();
         ++reserve_calls;
         if (!reserved.emplace(ip, holder).second) {
@@ -40,7 +41,7 @@ public:
         return it == last.end() ? std::nullopt : std::optional<netlib::IpAddr>{it->second};
     }
 
-    std::vector<netlib::IpAddr> find(const Attachment& holder) override {
+    std::vector<netlib::IpAddr> find(const ipam::Attachment& holder) override {
         require_lock();
         std::vector<netlib::IpAddr> out;
         for (const auto& [ip, h] : reserved) {
@@ -51,7 +52,7 @@ public:
         return out;
     }
 
-    bool release(const netlib::IpAddr& ip, const std::optional<Attachment>& holder) override {
+    bool release(const netlib::IpAddr& ip, const std::optional<ipam::Attachment>& holder) override {
         require_lock();
         auto it = reserved.find(ip);
         if (it == reserved.end() || (holder && it->second != *holder)) {
@@ -61,7 +62,7 @@ public:
         return true;
     }
 
-    std::vector<netlib::IpAddr> release_all(const Attachment& holder) override {
+    std::vector<netlib::IpAddr> release_all(const ipam::Attachment& holder) override {
         auto ips = find(holder);
         for (const auto& ip : ips) {
             reserved.erase(ip);
@@ -69,9 +70,9 @@ public:
         return ips;
     }
 
-    std::vector<Reservation> list() override {
+    std::vector<ipam::Reservation> list() override {
         require_lock();
-        std::vector<Reservation> out;
+        std::vector<ipam::Reservation> out;
         for (const auto& [ip, h] : reserved) {
             out.push_back({ip, h});
         }
@@ -86,4 +87,4 @@ private:
     }
 };
 
-}  // namespace ipam::test
+}  // namespace sdnet::test
