@@ -255,9 +255,44 @@ double quantile(std::vector<double> v, double q) {
     return v.empty() ? 0 : v[static_cast<std::size_t>(q * double(v.size() - 1))];
 }
 
-}  // namespace
+// Every runtime in turn, rotating which goes first; two warm-up rounds (page cache, first-run
+// costs), then the measured rounds.
+void measure(std::vector<Runtime>& runtimes, int rounds) {
+    for (int round = -2; round < rounds; ++round) {
+        for (std::size_t i = 0; i < runtimes.size(); ++i) {
+            auto& r =
+                runtimes[(i + static_cast<std::size_t>(std::max(round, 0))) % runtimes.size()];
+            if (r.every <= 0 || (round >= 0 && round % r.every != 0)) {
+                continue;
+            }
+            auto s = r.run(round < 0 ? 100000 + round : round);
+            if (round >= 0) {
+                r.samples.push_back(s);
+            }
+        }
+    }
+}
 
-int main(int argc, char** argv) {
+void report(const std::vector<Runtime>& runtimes, int rounds, int podman_every) {
+    bench::DataFile data("sdrun_run", "runtime,ms,maxrss_kib");
+    std::printf(
+        "run --rm of busybox `true`, %d rounds (podman every %dth), 64 MiB limit, overlay "
+        "root\n%-8s %8s %10s %10s %14s\n",
+        rounds, podman_every, "runtime", "samples", "median", "p90", "peak RSS median");
+    for (const auto& r : runtimes) {
+        std::vector<double> ms;
+        std::vector<double> rss;
+        for (const auto& s : r.samples) {
+            ms.push_back(s.ms);
+            rss.push_back(static_cast<double>(s.maxrss_kib));
+            data.row("%s,%.3f,%ld", r.label.c_str(), s.ms, s.maxrss_kib);
+        }
+        std::printf("%-8s %8zu %8.2fms %8.2fms %11.1f MiB\n", r.label.c_str(), r.samples.size(),
+                    quantile(ms, 0.5), quantile(ms, 0.9), quantile(rss, 0.5) / 1024);
+    }
+}
+
+int run(int argc, char** argv) {
     int rounds = argc > 1 ? std::atoi(argv[1]) : 100;
     int podman_every = argc > 2 ? std::atoi(argv[2]) : 10;
     fs::path sdrun = SDRUN_EXE;
@@ -306,40 +341,22 @@ int main(int argc, char** argv) {
          },
          {}},
     };
-    // Two warm-up rounds (page cache, first-run costs), then the measured rounds.
-    for (int round = -2; round < rounds; ++round) {
-        for (std::size_t i = 0; i < runtimes.size(); ++i) {
-            auto& r =
-                runtimes[(i + static_cast<std::size_t>(std::max(round, 0))) % runtimes.size()];
-            if (r.every <= 0 || (round >= 0 && round % r.every != 0)) {
-                continue;
-            }
-            auto s = r.run(round < 0 ? 100000 + round : round);
-            if (round >= 0) {
-                r.samples.push_back(s);
-            }
-        }
-    }
+    measure(runtimes, rounds);
     remove_cgroup_tree(cgroup_parent);
-
-    bench::DataFile data("sdrun_run", "runtime,ms,maxrss_kib");
-    std::printf(
-        "run --rm of busybox `true`, %d rounds (podman every %dth), 64 MiB limit, overlay "
-        "root\n%-8s %8s %10s %10s %14s\n",
-        rounds, podman_every, "runtime", "samples", "median", "p90", "peak RSS median");
-    for (const auto& r : runtimes) {
-        std::vector<double> ms;
-        std::vector<double> rss;
-        for (const auto& s : r.samples) {
-            ms.push_back(s.ms);
-            rss.push_back(static_cast<double>(s.maxrss_kib));
-            data.row("%s,%.3f,%ld", r.label.c_str(), s.ms, s.maxrss_kib);
-        }
-        std::printf("%-8s %8zu %8.2fms %8.2fms %11.1f MiB\n", r.label.c_str(), r.samples.size(),
-                    quantile(ms, 0.5), quantile(ms, 0.9), quantile(rss, 0.5) / 1024);
-    }
+    report(runtimes, rounds, podman_every);
     ::umount2("/var/lib/containers", MNT_DETACH);
     ::umount2(work.c_str(), MNT_DETACH);
     fs::remove(work);
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sdrun_run_bench: %s\n", e.what());
+        return 1;
+    }
 }

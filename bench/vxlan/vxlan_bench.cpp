@@ -150,13 +150,8 @@ Traffic measure(const std::string& client, const std::string& server, const std:
     return t;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    int cycles = argc > 1 ? std::atoi(argv[1]) : 100;
-    int seconds = argc > 2 ? std::atoi(argv[2]) : 5;
-    bench::enter_private_namespaces();
-    auto host = netlib::RouteSocket::open();
+// Three nodes on an underlay bridge "ul", each with its underlay address on "ul0".
+std::vector<netlib::Netns> make_nodes(netlib::RouteSocket& host) {
     netlib::set_up(host, 1, true);
     auto ul = netlib::ensure_bridge(host, {"ul", {}, false, {}});
     std::vector<netlib::Netns> nodes;
@@ -177,9 +172,12 @@ int main(int argc, char** argv) {
         int ul0 = netlib::find_link(node, "ul0").value().index;
         netlib::add_address(node, ul0, netlib::IpNet::parse(underlay(i) + "/24"));
     }
+    return nodes;
+}
 
-    // 1. ADD/DEL latency on node 0; the overlay already exists (as for every ADD but a network's
-    // first on a node), made by a container that stays.
+// ADD/DEL latency on node 0; the overlay already exists (as for every ADD but a network's first
+// on a node), made by a container that stays.
+void add_del_latency(std::vector<netlib::Netns>& nodes, int cycles) {
     json keep;
     (void)netlib::create_named_netns("keep");
     (void)call(nodes[0], cni::Command::Add, "keep", l2_conf(0), keep);
@@ -200,47 +198,68 @@ int main(int argc, char** argv) {
     std::string title = "== vxlan (L2, 2 peers) vs bridge, + host-local, ADD/DEL, " +
                         std::to_string(cycles) + " cycles on one node";
     bench::print_cycles(title.c_str(), plugins, c);
+}
 
-    // 2. Traffic. Containers: a and a2 on node 0, b on node 1, per network.
+struct Case {
+    const char* label;
+    json (*conf)(int);
+};
+
+// Traffic of one overlay mode: containers a and a2 on node 0, b on node 1; same-node and
+// cross-node alternated, three rounds, medians (the machine's other load hits both alike).
+void traffic(std::vector<netlib::Netns>& nodes, const Case& k, int seconds) {
+    std::string tag = k.conf == l2_conf ? "l2" : "rt";
+    json a, a2, b;
+    for (auto [id, node, out] : {std::tuple{"a", 0, &a}, {"a2", 0, &a2}, {"b", 1, &b}}) {
+        std::string name = tag + id;
+        (void)netlib::create_named_netns(name);
+        (void)call(nodes[node], cni::Command::Add, name, k.conf(node), *out);
+    }
+    std::vector<double> same_gbits, same_rtt, cross_gbits, cross_rtt;
+    for (int round = 0; round < 3; ++round) {
+        Traffic same = measure(tag + "a", tag + "a2", address_of(a2), seconds);
+        Traffic cross = measure(tag + "a", tag + "b", address_of(b), seconds);
+        same_gbits.push_back(same.gbits);
+        same_rtt.push_back(same.rtt_ms);
+        cross_gbits.push_back(cross.gbits);
+        cross_rtt.push_back(cross.rtt_ms);
+    }
+    Traffic same{bench::stats(same_gbits).median, bench::stats(same_rtt).median};
+    Traffic cross{bench::stats(cross_gbits).median, bench::stats(cross_rtt).median};
+    std::printf("%-34s %8.2f Gb/s %9.3f ms\n", "same node, one bridge", same.gbits, same.rtt_ms);
+    std::printf("%-34s %8.2f Gb/s %9.3f ms\n", k.label, cross.gbits, cross.rtt_ms);
+    if (same.gbits > 0 && cross.gbits > 0) {
+        std::printf("%-34s %10.0f %% %+9.3f ms\n", "overlay's cost",
+                    100.0 * (1.0 - cross.gbits / same.gbits), cross.rtt_ms - same.rtt_ms);
+    }
+}
+
+int run(int argc, char** argv) {
+    int cycles = argc > 1 ? std::atoi(argv[1]) : 100;
+    int seconds = argc > 2 ? std::atoi(argv[2]) : 5;
+    bench::enter_private_namespaces();
+    auto host = netlib::RouteSocket::open();
+    auto nodes = make_nodes(host);
+    add_del_latency(nodes, cycles);
     std::printf(
         "\n== TCP (iperf3, %d s) and ping RTT (200 x 10 ms), medians of 3 alternated "
         "rounds, underlay veth MTU 1500\n",
         seconds);
     std::printf("%-34s %12s %12s\n", "path", "throughput", "RTT avg");
-
-    struct Case {
-        const char* label;
-        json (*conf)(int);
-    };
-
-    for (Case k : {Case{"L2 overlay, node 0 -> node 1", l2_conf},
-                   Case{"routed overlay, node 0 -> node 1", routed_conf}}) {
-        std::string tag = k.conf == l2_conf ? "l2" : "rt";
-        json a, a2, b;
-        for (auto [id, node, out] : {std::tuple{"a", 0, &a}, {"a2", 0, &a2}, {"b", 1, &b}}) {
-            std::string name = tag + id;
-            (void)netlib::create_named_netns(name);
-            (void)call(nodes[node], cni::Command::Add, name, k.conf(node), *out);
-        }
-        // Alternated, three rounds, medians: the machine's other load hits both paths alike.
-        std::vector<double> same_gbits, same_rtt, cross_gbits, cross_rtt;
-        for (int round = 0; round < 3; ++round) {
-            Traffic same = measure(tag + "a", tag + "a2", address_of(a2), seconds);
-            Traffic cross = measure(tag + "a", tag + "b", address_of(b), seconds);
-            same_gbits.push_back(same.gbits);
-            same_rtt.push_back(same.rtt_ms);
-            cross_gbits.push_back(cross.gbits);
-            cross_rtt.push_back(cross.rtt_ms);
-        }
-        Traffic same{bench::stats(same_gbits).median, bench::stats(same_rtt).median};
-        Traffic cross{bench::stats(cross_gbits).median, bench::stats(cross_rtt).median};
-        std::printf("%-34s %8.2f Gb/s %9.3f ms\n", "same node, one bridge", same.gbits,
-                    same.rtt_ms);
-        std::printf("%-34s %8.2f Gb/s %9.3f ms\n", k.label, cross.gbits, cross.rtt_ms);
-        if (same.gbits > 0 && cross.gbits > 0) {
-            std::printf("%-34s %10.0f %% %+9.3f ms\n", "overlay's cost",
-                        100.0 * (1.0 - cross.gbits / same.gbits), cross.rtt_ms - same.rtt_ms);
-        }
+    for (const Case& k : {Case{"L2 overlay, node 0 -> node 1", l2_conf},
+                          Case{"routed overlay, node 0 -> node 1", routed_conf}}) {
+        traffic(nodes, k, seconds);
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "vxlan_bench: %s\n", e.what());
+        return 1;
+    }
 }

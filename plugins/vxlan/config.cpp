@@ -76,27 +76,32 @@ Peer parse_peer(const json& item, Mode mode, std::size_t i) {
     return p;
 }
 
+// The network of an object's "subnet", if it has a valid one.
+void add_subnet(const json& obj, std::vector<netlib::IpNet>& out) {
+    if (!obj.is_object()) {
+        return;
+    }
+    if (auto s = cni::json_util::get_string(obj, "subnet")) {
+        if (auto net = netlib::IpNet::try_parse(*s)) {
+            out.push_back(net->network());
+        }
+    }
+}
+
 // The subnets of host-local's `ranges` (and the older `subnet`), as this node hands them out.
 std::vector<netlib::IpNet> ipam_subnets(const json& ipam) {
     std::vector<netlib::IpNet> out;
-    auto add = [&out](const json& obj) {
-        if (auto s = cni::json_util::get_string(obj, "subnet")) {
-            if (auto net = netlib::IpNet::try_parse(*s)) {
-                out.push_back(net->network());
-            }
-        }
-    };
-    if (ipam.is_object()) {
-        add(ipam);
-        if (const json* ranges = cni::json_util::find(ipam, "ranges");
-            ranges && ranges->is_array()) {
-            for (const json& set : *ranges) {
-                for (const json& r : set.is_array() ? set : json::array()) {
-                    if (r.is_object()) {
-                        add(r);
-                    }
-                }
-            }
+    if (!ipam.is_object()) {
+        return out;
+    }
+    add_subnet(ipam, out);
+    const json* ranges = cni::json_util::find(ipam, "ranges");
+    if (ranges == nullptr || !ranges->is_array()) {
+        return out;
+    }
+    for (const json& set : *ranges) {
+        for (const json& r : set.is_array() ? set : json::array()) {
+            add_subnet(r, out);
         }
     }
     return out;
