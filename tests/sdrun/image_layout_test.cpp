@@ -124,10 +124,10 @@ TEST_F(ImageLayoutTest, ImportsADockerArchiveWithBlobs) {
     auto config_digest = layout.config_digest(manifest);
     auto blob = [](const std::string& digest) { return "blobs/sha256/" + digest.substr(7); };
     sdnet::test::write_file(layout.dir() / "manifest.json",
-                           json::array({{{"Config", blob(config_digest)},
-                                         {"RepoTags", {"test:latest"}},
-                                         {"Layers", {blob(a.digest), blob(b.digest)}}}})
-                               .dump());
+                            json::array({{{"Config", blob(config_digest)},
+                                          {"RepoTags", {"test:latest"}},
+                                          {"Layers", {blob(a.digest), blob(b.digest)}}}})
+                                .dump());
     auto r = import("saved", layout.tar(tmp / "docker25.tar"));
     ASSERT_EQ(r.status, 0) << r.err;
     auto image = inspect("saved");
@@ -215,7 +215,7 @@ TEST_F(ImageLayoutTest, RefusesADigestThatIsNoSha256) {
     auto index = manifest.descriptor();
     index["digest"] = "sha256:../../../../etc/passwd";
     sdnet::test::write_file(layout.dir() / "index.json",
-                           json({{"schemaVersion", 2}, {"manifests", {index}}}).dump());
+                            json({{"schemaVersion", 2}, {"manifests", {index}}}).dump());
     expect_refused(import("bad", layout.dir()),
                    "unsupported digest \"sha256:../../../../etc/passwd\"");
 }

@@ -132,8 +132,8 @@ std::string foreign_platform() {
 
 fs::path docker_archive(const OciLayout& layout, const fs::path& file) {
     auto r = sdnet::test::run_process({"/usr/bin/skopeo", "copy", "--quiet",
-                                      "oci:" + layout.dir().string(),
-                                      "docker-archive:" + file.string() + ":test/image:latest"});
+                                       "oci:" + layout.dir().string(),
+                                       "docker-archive:" + file.string() + ":test/image:latest"});
     if (r.status != 0) {
         throw std::runtime_error("skopeo copy failed: " + r.err);
     }

@@ -116,8 +116,8 @@ fs::path busybox_tarball(const fs::path& dir,
         throw std::runtime_error("tar -x failed: " + unpack.err);
     }
     customize(rootfs);
-    auto pack =
-        sdnet::test::run_process({"/bin/tar", "-C", rootfs.string(), "-czf", tarball.string(), "."});
+    auto pack = sdnet::test::run_process(
+        {"/bin/tar", "-C", rootfs.string(), "-czf", tarball.string(), "."});
     if (pack.status != 0) {
         throw std::runtime_error("tar -c failed: " + pack.err);
     }
