@@ -120,10 +120,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "child_link_bench: %s\n", e.what());
-        return 1;
-    }
+    return bench::main_of("child_link_bench", run, argc, argv);
 }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -105,6 +106,16 @@ inline void print_cycles(const char* title, const std::vector<Plugin>& plugins,
         std::printf("median ratio %s/%s: ADD %.1fx, DEL %.1fx\n", labels[1].c_str(),
                     labels[0].c_str(), stats(c[1].add).median / stats(c[0].add).median,
                     stats(c[1].del).median / stats(c[0].del).median);
+    }
+}
+
+// A bench's main(): runs `run`, and reports an exception as one line naming the bench.
+inline int main_of(const char* name, int (*run)(int, char**), int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", name, e.what());
+        return 1;
     }
 }
 

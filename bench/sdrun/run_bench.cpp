@@ -353,10 +353,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "sdrun_run_bench: %s\n", e.what());
-        return 1;
-    }
+    return bench::main_of("sdrun_run_bench", run, argc, argv);
 }

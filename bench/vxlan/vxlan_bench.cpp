@@ -256,10 +256,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "vxlan_bench: %s\n", e.what());
-        return 1;
-    }
+    return bench::main_of("vxlan_bench", run, argc, argv);
 }
